@@ -1,0 +1,239 @@
+"""The ``studio`` command. Every command is a client of the engine (started on first use),
+except ``engine`` and ``doctor``, which look at the engine itself."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from studio.engine import Client, EngineInfo, Home, ensure_engine, find_engine, stop_engine
+from studio.errors import StudioError
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+
+app = typer.Typer(help="studio: songs and briefs into music videos.", no_args_is_help=True, add_completion=False)
+engine_app = typer.Typer(help="Start, stop and inspect the engine.", no_args_is_help=True)
+app.add_typer(engine_app, name="engine")
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="studio home (default $STUDIO_HOME or ~/.studio)")]
+
+PROVIDER_KEYS = {
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "replicate": ("REPLICATE_API_TOKEN",),
+    "modal": ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET"),
+}
+
+
+def _run(home: Path | None, work: Callable[[Client], Awaitable[T]]) -> T:
+    async def go() -> T:
+        async with Client(Home.resolve(home)) as client:
+            return await work(client)
+
+    return asyncio.run(go())
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+def new(name: str, home: HomeOption = None, brief: Annotated[str, typer.Option(help="the brief, in words")] = "") -> None:
+    """Create a project."""
+    project = _run(home, lambda c: c.create_project(name, brief={"text": brief}))
+    typer.echo(f"created {project.name} ({project.id})")
+
+
+@app.command("list")
+def list_projects(home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the projects."""
+    projects = _run(home, lambda c: c.list_projects())
+    if as_json:
+        _echo_json([p.model_dump(mode="json") for p in projects])
+        return
+    if not projects:
+        typer.echo("no projects yet: `studio new NAME` makes one")
+    for p in projects:
+        typer.echo(f"{p.id}  {p.created_at:%Y-%m-%d %H:%M}  {p.name}")
+
+
+@app.command()
+def show(project: str, home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a project (by name or id): its scenes, takes, timeline and jobs."""
+    snap = _run(home, lambda c: c.snapshot(project))
+    if as_json:
+        _echo_json(snap.model_dump(mode="json"))
+        return
+    p = snap.project
+    typer.echo(f"{p.name} ({p.id})")
+    typer.echo(f"  brief: {p.brief.text or '-'}")
+    typer.echo(f"  song: {p.audio.filename if p.audio else '-'}")
+    typer.echo(f"  scenes: {len(snap.scenes)}, takes: {len(snap.takes)}, moods: {len(snap.moods)}, jobs: {len(snap.jobs)}")
+    for s in snap.scenes:
+        typer.echo(f"  {s.index + 1:>3}. {s.start:7.2f}-{s.end:7.2f}s  {s.state.value:<15} {s.prompt[:50]}")
+
+
+@app.command("export")
+def export_project(project: str, file: Path, home: HomeOption = None) -> None:
+    """Export a project, with its assets, to one archive file."""
+    if file.exists() and file.is_dir():
+        raise StudioError(f"{file} is a folder", hint="give a file name such as night-drive.studio.zip")
+    out = _run(home, lambda c: c.export_project(project, file))
+    typer.echo(f"exported to {out} ({out.stat().st_size:,} bytes)")
+
+
+@app.command("import")
+def import_project(file: Path, home: HomeOption = None) -> None:
+    """Import a project archive made by `studio export`."""
+    if not file.is_file():
+        raise StudioError(f"{file} is not a file", hint="give the path of a .studio.zip archive")
+    project = _run(home, lambda c: c.import_project(file))
+    typer.echo(f"imported {project.name} ({project.id})")
+
+
+def _job_line(j: Any) -> str:
+    bar = "#" * int(j.progress * 20)
+    return f"{j.id}  {j.kind:<18} {j.status.value:<10} [{bar:<20}] {j.progress * 100:5.1f}%  {j.stage} {j.message}"[:160]
+
+
+@app.command()
+def jobs(
+    home: HomeOption = None,
+    watch: Annotated[bool, typer.Option("--watch", help="follow progress until every job has ended")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List recent jobs, or watch them."""
+
+    async def go(client: Client) -> None:
+        while True:
+            found = await client.jobs(limit=30)
+            if as_json:
+                _echo_json([j.model_dump(mode="json") for j in found])
+                return
+            if watch and sys.stdout.isatty():
+                typer.echo("\x1b[2J\x1b[H", nl=False)
+            for j in found:
+                typer.echo(_job_line(j))
+            if not found:
+                typer.echo("no jobs")
+            if not watch or all(j.status.finished for j in found):
+                return
+            await asyncio.sleep(1.0)
+
+    _run(home, go)
+
+
+@engine_app.command("start")
+def engine_start(
+    home: HomeOption = None,
+    tcp: Annotated[int | None, typer.Option(help="serve on 127.0.0.1:PORT with a token instead of a Unix socket")] = None,
+    foreground: Annotated[bool, typer.Option(help="run here instead of in the background")] = False,
+) -> None:
+    """Start the engine (clients also start it on first use)."""
+    h = Home.resolve(home)
+    if foreground:
+        from studio.engine import EngineServer
+
+        EngineServer(h, tcp_port=tcp).run()
+        return
+    info = ensure_engine(h, tcp_port=tcp)
+    typer.echo(f"engine running, pid {info.pid}, at {info.address}")
+
+
+@engine_app.command("stop")
+def engine_stop(home: HomeOption = None) -> None:
+    """Stop the engine; running jobs resume when it starts again."""
+    pid = stop_engine(Home.resolve(home))
+    typer.echo(f"engine {pid} stopped" if pid else "no engine was running")
+
+
+@engine_app.command("status")
+def engine_status(home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Say whether the engine runs, where, and what it is doing."""
+    h = Home.resolve(home)
+    info = find_engine(h)
+    if info is None:
+        if as_json:
+            _echo_json({"running": False, "home": str(h.root)})
+        else:
+            typer.echo(f"no engine running for {h.root}")
+        raise typer.Exit(1)
+    health = _run(home, lambda c: c.health())
+    if as_json:
+        _echo_json({"running": True, "home": str(h.root), "address": info.address} | health)
+        return
+    typer.echo(f"engine running, pid {info.pid}, at {info.address}, {health['jobs_running']} job(s) running")
+
+
+@app.command()
+def doctor(home: HomeOption = None) -> None:
+    """Check the set-up: ffmpeg, the store, the engine, provider keys (never printing a key)."""
+    from studio.render import ffmpeg_info
+
+    ok = True
+
+    def line(good: bool, text: str) -> None:
+        nonlocal ok
+        ok = ok and good
+        typer.echo(f"{'ok ' if good else 'BAD'}  {text}")
+
+    try:
+        info = ffmpeg_info()
+        line(True, f"ffmpeg: {info.path}")
+        line(True, f"        {info.version}")
+        for need, where in (("libx264", info.encoders), ("aac", info.encoders), ("libvpx-vp9", info.encoders), ("libopus", info.encoders), ("subtitles", info.filters)):
+            line(need in where, f"        {need}")
+    except StudioError as exc:
+        line(False, f"ffmpeg: {exc}")
+    h = Home.resolve(home)
+    writable = os.access(h.root, os.W_OK)
+    line(writable, f"studio home: {h.root} ({'writable' if writable else 'not writable'})")
+    engine: EngineInfo | None = find_engine(h)
+    if engine is not None:
+        line(True, f"engine: running, pid {engine.pid}, at {engine.address}")
+    else:
+        try:
+            engine = ensure_engine(h)
+            line(True, f"engine: started, pid {engine.pid}, at {engine.address}")
+        except StudioError as exc:
+            line(False, f"engine: cannot start: {exc}")
+    for provider, names in PROVIDER_KEYS.items():
+        found = [n for n in names if os.environ.get(n)]
+        state = f"key set ({', '.join(found)})" if found else "no key: the offline provider does this stage"
+        typer.echo(f"     provider {provider}: {state}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point: predictable failures print what happened and what to do, no traceback."""
+    try:
+        app(standalone_mode=False)
+    except StudioError as exc:
+        typer.echo(f"studio: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"  -> {exc.hint}", err=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

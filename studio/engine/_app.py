@@ -1,0 +1,627 @@
+"""The engine's HTTP API (FastAPI). Routes are thin: they check input, run one function on the
+store's owner thread, and publish what changed. Nothing from a request is used as SQL, a path
+or code: ids are checked against the id pattern, assets are named by their hash."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import studio
+from studio.errors import InvalidInput, NotFound, PayloadTooLarge, StudioError, Unauthorized
+from studio.jobs import JobRunner
+from studio.model import (
+    Brief,
+    CameraMove,
+    Character,
+    Comment,
+    CommentKind,
+    Concept,
+    Job,
+    JobStatus,
+    Mood,
+    OwnerKind,
+    Project,
+    Scene,
+    SceneAction,
+    StudioModel,
+    SubtitleTrack,
+    Take,
+    TakeKind,
+    TakeStatus,
+    TargetKind,
+    Timeline,
+    TimelineClip,
+    check_id,
+    fingerprint,
+    utcnow,
+)
+from studio.store import AssetStore, StoreWorker, Tx, check_sha256, read_archive, restore, snapshot
+from studio.engine._events import EventBus
+
+__all__ = ["EngineState", "create_app"]
+
+log = logging.getLogger("studio.engine")
+T = TypeVar("T")
+
+MAX_JSON_BODY = 1 << 20
+_UPLOAD_PATHS = ("/v1/assets", "/v1/projects/import")
+_MEDIA_TYPE = r"^[A-Za-z0-9][\w.+-]{0,62}/[A-Za-z0-9][\w.+-]{0,62}$"
+
+
+@dataclass
+class EngineState:
+    """What the routes share: the store's owner, the assets, the events and the jobs."""
+
+    store: StoreWorker
+    assets: AssetStore
+    bus: EventBus
+    runner: JobRunner
+    token: str
+    workdir: Path
+    max_upload: int = 4 << 30
+    request_shutdown: Callable[[], None] = lambda: None
+    started_at: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def publish(self, kind: str, item: BaseModel | dict[str, Any], project_id: str | None) -> None:
+        data = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
+        self.bus.publish(kind, data, project_id)
+
+
+# ---- the guard: token and body size, as plain ASGI (no per-request middleware overhead) ------
+
+
+class _Guard:
+    def __init__(self, app: ASGIApp, token: str, max_upload: int) -> None:
+        self.app, self.token, self.max_upload = app, token.encode(), max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization", b"")
+        if not hmac.compare_digest(auth, b"Bearer " + self.token):
+            await _send_error(send, Unauthorized(
+                "the engine token is missing or wrong",
+                hint="clients read it from engine.json in the studio home",
+            ))
+            return
+        limit = self.max_upload if scope["path"] in _UPLOAD_PATHS else MAX_JSON_BODY
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _send_error(send, _too_large(int(declared), limit))
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _too_large(seen, limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _too_large(size: int, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body is {size:,} bytes, over the limit of {limit:,}",
+        hint="send less at once; uploads go to /v1/assets",
+    )
+
+
+async def _send_error(send: Send, exc: StudioError) -> None:
+    response = _error_response(exc)
+    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _error_response(exc: StudioError) -> JSONResponse:
+    return JSONResponse({"error": exc.to_payload()}, status_code=exc.status_code)
+
+
+def _validation_message(errors: list[Any]) -> str:
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body",)) or "request"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+# ---- request bodies ---------------------------------------------------------------------------
+
+
+class ProjectCreate(StudioModel):
+    name: str
+    brief: Brief = Field(default_factory=Brief)
+    budget_usd: float | None = Field(default=None, ge=0)
+
+
+class ProjectPatch(StudioModel):
+    name: str | None = None
+    brief: Brief | None = None
+    budget_usd: float | None = Field(default=None, ge=0)
+    providers: dict[str, str] | None = None
+
+
+class SceneCreate(StudioModel):
+    start: float = Field(ge=0)
+    end: float = Field(gt=0)
+    index: int | None = Field(default=None, ge=0)
+    section: str | None = None
+    lyric: str = ""
+    visual_intent: str = ""
+    prompt: str = ""
+    negative_prompt: str = ""
+    mood_id: str | None = None
+    camera: CameraMove = CameraMove.STATIC
+    seed: int = 0
+
+
+class SceneActionRequest(StudioModel):
+    action: SceneAction
+    take_id: str | None = None
+    revision: int | None = None
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
+class TakeCreate(StudioModel):
+    owner_kind: OwnerKind
+    owner_id: str
+    kind: TakeKind
+    asset_sha256: str | None = None
+    media_type: str | None = Field(default=None, pattern=_MEDIA_TYPE)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    provider: str = Field(default="local", max_length=100)
+    model: str = Field(default="", max_length=200)
+    seed: int | None = None
+    cost_usd: float = Field(default=0.0, ge=0)
+    status: TakeStatus = TakeStatus.READY
+    error: str | None = Field(default=None, max_length=5000)
+
+
+class TimelinePut(StudioModel):
+    duration: float = Field(gt=0)
+    clips: list[TimelineClip] = Field(default_factory=list, max_length=5000)
+    subtitles: SubtitleTrack = Field(default_factory=SubtitleTrack)
+    expected_revision: int | None = None
+
+
+class CommentCreate(StudioModel):
+    target_kind: TargetKind = TargetKind.PROJECT
+    target_id: str | None = None
+    author: str
+    kind: CommentKind = CommentKind.COMMENT
+    body: str = Field(default="", max_length=10_000)
+
+
+class JobCreate(StudioModel):
+    kind: str = Field(max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict)
+    project_id: str | None = None
+    force: bool = False
+
+
+class DocumentCreate(StudioModel):
+    """Body for concepts, moods and characters: their own fields, minus ids."""
+
+    fields: dict[str, Any]
+
+
+# ---- the app ----------------------------------------------------------------------------------
+
+
+def create_app(state: EngineState) -> FastAPI:
+    app = FastAPI(
+        title="studio engine",
+        version=studio.__version__,
+        docs_url=None,  # the Swagger page loads from a CDN; offline first. /openapi.json is served.
+        redoc_url=None,
+    )
+    app.state.engine = state
+
+    @app.exception_handler(StudioError)
+    async def _studio_error(request: Request, exc: StudioError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error_response(InvalidInput(_validation_message(list(exc.errors())), hint="see /openapi.json"))
+
+    @app.exception_handler(ValidationError)
+    async def _model_invalid(request: Request, exc: ValidationError) -> JSONResponse:
+        return _error_response(InvalidInput(_validation_message(list(exc.errors()))))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error_response(StudioError(f"internal error: {type(exc).__name__}", hint="see engine.log"))
+
+    app.include_router(_routes(state))
+    app.add_middleware(_Guard, token=state.token, max_upload=state.max_upload)
+    return app
+
+
+def _routes(state: EngineState) -> APIRouter:
+    r = APIRouter(prefix="/v1")
+    store = state.store
+
+    async def write(request: Request, fn: Callable[[Tx], Any]) -> tuple[Any, bool]:
+        """Run a write; with an ``Idempotency-Key`` header, a repeat returns the first answer
+        and changes nothing (the key is stored in the write's own transaction)."""
+        key = request.headers.get("idempotency-key")
+        if key is not None and not (0 < len(key) <= 128 and key.isprintable()):
+            raise InvalidInput("Idempotency-Key must be 1-128 printable characters")
+
+        def op(tx: Tx) -> tuple[Any, bool]:
+            if key is not None:
+                prior = tx.idempotency.find(key)
+                if prior is not None:
+                    return prior, False
+            out = fn(tx)
+            data = out.model_dump(mode="json") if isinstance(out, BaseModel) else out
+            if key is not None:
+                tx.idempotency.put(key, data)
+            return data, True
+
+        return await store.write(op)
+
+    def project_id(ref: str) -> str:
+        return check_id(ref, "project id")
+
+    # -- health and lifecycle
+
+    @r.get("/health")
+    async def health() -> dict[str, Any]:
+        return {
+            "ok": True,
+            "version": studio.__version__,
+            "pid": os.getpid(),
+            "epoch": state.bus.epoch,
+            "started_at": state.started_at,
+            "jobs_running": len(state.runner.running()),
+        }
+
+    @r.post("/shutdown")
+    async def shutdown() -> dict[str, Any]:
+        state.request_shutdown()
+        return {"stopping": True}
+
+    # -- projects
+
+    @r.get("/projects")
+    async def list_projects() -> list[dict[str, Any]]:
+        projects = await store.read(lambda tx: tx.projects.all())
+        return [p.model_dump(mode="json") for p in projects]
+
+    @r.post("/projects", status_code=201)
+    async def create_project(body: ProjectCreate, request: Request) -> dict[str, Any]:
+        project = Project(name=body.name, brief=body.brief, budget_usd=body.budget_usd)
+        data, fresh = await write(request, lambda tx: tx.projects.insert(project))
+        if fresh:
+            state.publish("project.created", data, data["id"])
+        return data  # type: ignore[no-any-return]
+
+    @r.get("/projects/{ref}")
+    async def get_project(ref: str) -> dict[str, Any]:
+        project = await store.read(lambda tx: tx.projects.resolve(ref))
+        return project.model_dump(mode="json")
+
+    @r.patch("/projects/{ref}")
+    async def patch_project(ref: str, body: ProjectPatch, request: Request) -> dict[str, Any]:
+        changes = body.model_dump(exclude_unset=True)
+
+        def op(tx: Tx) -> Project:
+            current = tx.projects.get(project_id(ref))
+            if "name" in changes and changes["name"] is not None:
+                other = tx.projects.by_name(changes["name"])
+                if other is not None and other.id != current.id:
+                    raise InvalidInput(f"a project named {changes['name']!r} exists already")
+            updated = Project.model_validate(current.model_dump() | changes | {"updated_at": utcnow()})
+            return tx.projects.replace(updated)
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("project.updated", data, data["id"])
+        return data  # type: ignore[no-any-return]
+
+    @r.delete("/projects/{ref}")
+    async def delete_project(ref: str, request: Request) -> dict[str, Any]:
+        def op(tx: Tx) -> dict[str, Any]:
+            project = tx.projects.get(project_id(ref))
+            tx.delete_project(project.id)
+            return {"deleted": project.id}
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("project.deleted", data, data["deleted"])
+        return data  # type: ignore[no-any-return]
+
+    @r.get("/projects/{ref}/snapshot")
+    async def get_snapshot(ref: str) -> dict[str, Any]:
+        snap = await store.read(lambda tx: snapshot(tx, ref))
+        return snap.model_dump(mode="json")
+
+    @r.post("/projects/{ref}/export", status_code=202)
+    async def export_project(ref: str) -> dict[str, Any]:
+        project = await store.read(lambda tx: tx.projects.resolve(ref))
+        job = await state.runner.submit("project.export", {"project_id": project.id}, project_id=project.id, force=True)
+        return job.model_dump(mode="json")
+
+    @r.post("/projects/import", status_code=201)
+    async def import_project(request: Request) -> dict[str, Any]:
+        state.workdir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=state.workdir, prefix="import-", suffix=".zip")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                async for chunk in request.stream():
+                    handle.write(chunk)
+            snap = await asyncio.to_thread(read_archive, tmp, state.assets, max_bytes=state.max_upload)
+        finally:
+            tmp.unlink(missing_ok=True)
+        project = await store.write(lambda tx: restore(tx, snap))
+        state.publish("project.created", project, project.id)
+        return project.model_dump(mode="json")
+
+    # -- creative documents: concepts, moods, characters (one route pair serves all three)
+
+    def documents(path: str, repo: str, model: type[Concept | Mood | Character], event: str) -> None:
+        async def list_docs(ref: str) -> list[dict[str, Any]]:
+            pid = project_id(ref)
+            items = await store.read(lambda tx: (tx.projects.get(pid), getattr(tx, repo).list(pid))[1])
+            return [i.model_dump(mode="json") for i in items]
+
+        async def create_doc(ref: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
+            pid = project_id(ref)
+            item = model.model_validate({k: v for k, v in body.items() if k not in ("id", "created_at")} | {"project_id": pid})
+
+            def op(tx: Tx) -> Any:
+                tx.projects.get(pid)
+                return getattr(tx, repo).insert(item)
+
+            data, fresh = await write(request, op)
+            if fresh:
+                state.publish(event, data, pid)
+            return data  # type: ignore[no-any-return]
+
+        r.add_api_route(f"/projects/{{ref}}/{path}", list_docs, methods=["GET"], name=f"list_{path}")
+        r.add_api_route(f"/projects/{{ref}}/{path}", create_doc, methods=["POST"], status_code=201, name=f"create_{path}")
+
+    documents("concepts", "concepts", Concept, "concept.created")
+    documents("moods", "moods", Mood, "mood.created")
+    documents("characters", "characters", Character, "character.created")
+
+    # -- scenes and takes
+
+    @r.get("/projects/{ref}/scenes")
+    async def list_scenes(ref: str) -> list[dict[str, Any]]:
+        pid = project_id(ref)
+        scenes = await store.read(lambda tx: (tx.projects.get(pid), tx.scenes.list(pid))[1])
+        return [s.model_dump(mode="json") for s in scenes]
+
+    @r.post("/projects/{ref}/scenes", status_code=201)
+    async def create_scene(ref: str, body: SceneCreate, request: Request) -> dict[str, Any]:
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> Scene:
+            tx.projects.get(pid)
+            fields = body.model_dump()
+            if fields["index"] is None:
+                fields["index"] = len(tx.scenes.list(pid))
+            return tx.scenes.insert(Scene(project_id=pid, **fields))
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("scene.created", data, pid)
+        return data  # type: ignore[no-any-return]
+
+    @r.get("/scenes/{sid}")
+    async def get_scene(sid: str) -> dict[str, Any]:
+        scene = await store.read(lambda tx: tx.scenes.get(check_id(sid, "scene id")))
+        return scene.model_dump(mode="json")
+
+    @r.post("/scenes/{sid}/actions")
+    async def scene_action(sid: str, body: SceneActionRequest, request: Request) -> dict[str, Any]:
+        check_id(sid, "scene id")
+
+        def op(tx: Tx) -> Scene:
+            scene = tx.scenes.get(sid)
+            take = tx.takes.get(check_id(body.take_id, "take id")) if body.take_id else None
+            changed = scene.apply(body.action, take=take, **body.changes)
+            expected = body.revision if body.revision is not None else scene.revision
+            return tx.scenes.save(changed, expected_revision=expected)
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("scene.updated", data, data["project_id"])
+        return data  # type: ignore[no-any-return]
+
+    @r.get("/scenes/{sid}/takes")
+    async def scene_takes(sid: str) -> list[dict[str, Any]]:
+        check_id(sid, "scene id")
+
+        def op(tx: Tx) -> list[dict[str, Any]]:
+            scene = tx.scenes.get(sid)
+            return [t.model_dump(mode="json") | {"stale": scene.is_stale(t)} for t in tx.takes.of(sid)]
+
+        return await store.read(op)
+
+    @r.post("/takes", status_code=201)
+    async def create_take(body: TakeCreate, request: Request) -> dict[str, Any]:
+        check_id(body.owner_id, "owner id")
+        if body.asset_sha256 is not None:
+            check_sha256(body.asset_sha256)
+
+        def op(tx: Tx) -> dict[str, Any]:
+            owners = {
+                OwnerKind.SCENE: tx.scenes,
+                OwnerKind.MOOD: tx.moods,
+                OwnerKind.CHARACTER: tx.characters,
+                OwnerKind.PROJECT: tx.projects,
+            }
+            owner = owners[body.owner_kind].get(body.owner_id)
+            pid = owner.id if isinstance(owner, Project) else owner.project_id
+            if body.asset_sha256 is not None and tx.assets.get(body.asset_sha256) is None:
+                raise NotFound(f"asset {body.asset_sha256} was never uploaded", hint="upload it to /v1/assets first")
+            take = tx.takes.add(
+                Take(project_id=pid, fingerprint=fingerprint(body.inputs), **body.model_dump())
+            )
+            scene = None
+            if isinstance(owner, Scene) and take.status is TakeStatus.READY:
+                action = SceneAction.ADD_IMAGE if take.kind is TakeKind.IMAGE else SceneAction.ADD_CLIP
+                scene = tx.scenes.save(owner.apply(action, take=take), expected_revision=owner.revision)
+            return {"take": take.model_dump(mode="json"), "scene": scene.model_dump(mode="json") if scene else None}
+
+        data, fresh = await write(request, op)
+        if fresh:
+            pid = data["take"]["project_id"]
+            state.publish("take.created", data["take"], pid)
+            if data["scene"]:
+                state.publish("scene.updated", data["scene"], pid)
+        return data["take"]  # type: ignore[no-any-return]
+
+    @r.get("/takes/{tid}")
+    async def get_take(tid: str) -> dict[str, Any]:
+        take = await store.read(lambda tx: tx.takes.get(check_id(tid, "take id")))
+        return take.model_dump(mode="json")
+
+    # -- timeline
+
+    @r.get("/projects/{ref}/timeline")
+    async def get_timeline(ref: str) -> dict[str, Any]:
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> Timeline:
+            tx.projects.get(pid)
+            found = tx.timelines.of_project(pid)
+            if found is None:
+                raise NotFound("the project has no timeline yet", hint="put one, or build it from the storyboard")
+            return found
+
+        return (await store.read(op)).model_dump(mode="json")
+
+    @r.put("/projects/{ref}/timeline")
+    async def put_timeline(ref: str, body: TimelinePut, request: Request) -> dict[str, Any]:
+        pid = project_id(ref)
+        timeline = Timeline(project_id=pid, **body.model_dump(exclude={"expected_revision"}))
+
+        def op(tx: Tx) -> Timeline:
+            tx.projects.get(pid)
+            return tx.timelines.put(timeline, expected_revision=body.expected_revision)
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("timeline.updated", data, pid)
+        return data  # type: ignore[no-any-return]
+
+    # -- comments and approvals
+
+    @r.get("/projects/{ref}/comments")
+    async def list_comments(ref: str, target: str | None = None) -> list[dict[str, Any]]:
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> list[Comment]:
+            tx.projects.get(pid)
+            return tx.comments.on(check_id(target, "target id")) if target else tx.comments.list(pid)
+
+        return [c.model_dump(mode="json") for c in await store.read(op)]
+
+    @r.post("/projects/{ref}/comments", status_code=201)
+    async def add_comment(ref: str, body: CommentCreate, request: Request) -> dict[str, Any]:
+        pid = project_id(ref)
+        target = check_id(body.target_id or pid, "target id")
+        comment = Comment(project_id=pid, **(body.model_dump() | {"target_id": target}))
+
+        def op(tx: Tx) -> Comment:
+            tx.projects.get(pid)
+            return tx.comments.insert(comment)
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("comment.created", data, pid)
+        return data  # type: ignore[no-any-return]
+
+    # -- jobs
+
+    @r.get("/jobs")
+    async def list_jobs(status: str | None = None, project: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        try:
+            wanted = [JobStatus(s) for s in status.split(",")] if status else None
+        except ValueError as exc:
+            raise InvalidInput(f"unknown job status in {status!r}", hint=f"use {', '.join(JobStatus)}") from exc
+        pid = project_id(project) if project else None
+        jobs = await store.read(lambda tx: tx.jobs.query(status=wanted, project_id=pid, limit=min(max(limit, 1), 1000)))
+        return [j.model_dump(mode="json") for j in jobs]
+
+    @r.post("/jobs", status_code=202)
+    async def submit_job(body: JobCreate) -> dict[str, Any]:
+        pid = project_id(body.project_id) if body.project_id else None
+        job = await state.runner.submit(body.kind, body.params, project_id=pid, force=body.force)
+        return job.model_dump(mode="json")
+
+    @r.get("/jobs/{jid}")
+    async def get_job(jid: str) -> dict[str, Any]:
+        job = await store.read(lambda tx: tx.jobs.get(check_id(jid, "job id")))
+        return job.model_dump(mode="json")
+
+    @r.post("/jobs/{jid}/cancel")
+    async def cancel_job(jid: str) -> dict[str, Any]:
+        return (await state.runner.cancel(check_id(jid, "job id"))).model_dump(mode="json")
+
+    @r.post("/jobs/{jid}/retry")
+    async def retry_job(jid: str) -> dict[str, Any]:
+        return (await state.runner.retry(check_id(jid, "job id"))).model_dump(mode="json")
+
+    # -- assets
+
+    @r.post("/assets", status_code=201)
+    async def upload_asset(request: Request) -> dict[str, Any]:
+        media_type = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        if not re.fullmatch(_MEDIA_TYPE, media_type):
+            raise InvalidInput(f"{media_type[:80]!r} is not a media type", hint="send e.g. Content-Type: image/png")
+        sha, size = await state.assets.put_stream(request.stream(), limit=state.max_upload)
+        await store.write(lambda tx: tx.assets.add(sha, size, media_type))
+        return {"sha256": sha, "size": size, "media_type": media_type}
+
+    @r.get("/assets/{sha}")
+    async def download_asset(sha: str) -> Response:
+        check_sha256(sha)
+        row = await store.read(lambda tx: tx.assets.get(sha))
+        if row is None or not state.assets.exists(sha):
+            raise NotFound(f"asset {sha} is not in the store")
+        return FileResponse(state.assets.path(sha), media_type=row["media_type"])
+
+    # -- events
+
+    @r.get("/events")
+    async def events(request: Request, project: str | None = None) -> StreamingResponse:
+        pid = project_id(project) if project else None
+        last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield f"retry: 1000\n: connected epoch {state.bus.epoch}\n\n".encode()
+            async for event in state.bus.subscribe(last_id, pid):
+                yield b": keepalive\n\n" if event is None else event.sse()
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"cache-control": "no-cache", "x-accel-buffering": "no"}
+        )
+
+    return r

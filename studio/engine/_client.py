@@ -1,0 +1,371 @@
+"""The async client every other part of the studio uses to talk to the engine (httpx).
+
+It finds the engine of the studio home from ``engine.json``, starts one on first use if none
+runs (``autostart``), and reconnects when the engine restarts. A request the engine cannot
+answer raises :class:`~studio.errors.EngineUnavailable`; an error the engine reports is raised
+here as the same class the engine raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from studio.engine._home import EngineInfo, Home
+from studio.engine._launch import ensure_engine, find_engine
+from studio.errors import EngineUnavailable, JobCancelled, JobFailed, StudioError, error_from_payload
+from studio.model import (
+    Character,
+    Comment,
+    Concept,
+    Job,
+    JobStatus,
+    Mood,
+    Project,
+    Scene,
+    Take,
+    Timeline,
+)
+from studio.store import ProjectSnapshot
+
+__all__ = ["Client"]
+
+M = TypeVar("M", bound=BaseModel)
+_CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+_BROKEN_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadTimeout, httpx.WriteTimeout)
+
+
+class Client:
+    """``async with Client() as studio: await studio.create_project("Night Drive")``."""
+
+    def __init__(
+        self,
+        home: Home | Path | str | None = None,
+        *,
+        autostart: bool = True,
+        timeout: float = 60.0,
+        info: EngineInfo | None = None,
+    ) -> None:
+        self.home = home if isinstance(home, Home) else Home.resolve(home)
+        self.autostart = autostart and info is None
+        self.timeout = timeout
+        self._fixed = info
+        self._http: httpx.AsyncClient | None = None
+        self._token = ""
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # ---- connection -----------------------------------------------------------------------------
+
+    async def _connection(self) -> httpx.AsyncClient:
+        if self._http is not None:
+            return self._http
+        info = self._fixed
+        if info is None:
+            if self.autostart:
+                info = await asyncio.to_thread(ensure_engine, self.home)
+            else:
+                info = await asyncio.to_thread(find_engine, self.home)
+                if info is None:
+                    raise EngineUnavailable(
+                        f"no engine is running for {self.home.root}",
+                        hint="start it with `studio engine start`",
+                    )
+        if info.socket:
+            transport = httpx.AsyncHTTPTransport(uds=info.socket)
+            self._http = httpx.AsyncClient(transport=transport, base_url="http://studio", timeout=self.timeout)
+        else:
+            self._http = httpx.AsyncClient(base_url=f"http://{info.host}:{info.port}", timeout=self.timeout)
+        self._token = info.token
+        return self._http
+
+    async def _reset(self) -> None:
+        await self.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """One API call; returns the decoded JSON answer."""
+        sent_headers = dict(headers or {})
+        if idempotency_key is not None:
+            sent_headers["idempotency-key"] = idempotency_key
+        for attempt in range(2):
+            http = await self._connection()
+            sent_headers["authorization"] = f"Bearer {self._token}"
+            try:
+                reply = await http.request(method, path, json=json, params=params, content=content, headers=sent_headers)
+            except _CONNECT_ERRORS as exc:
+                await self._reset()
+                if attempt == 0 and self._fixed is None:
+                    continue  # the engine moved or restarted: read engine.json (and start it) again
+                raise EngineUnavailable(
+                    f"the engine at {self.home.root} cannot be reached",
+                    hint="start it with `studio engine start`; `studio doctor` checks the set-up",
+                ) from exc
+            except _BROKEN_ERRORS as exc:
+                await self._reset()
+                raise EngineUnavailable(
+                    f"the engine stopped answering {method} {path}",
+                    hint="it may have been restarted; try again (writes sent with an idempotency key "
+                    "are safe to repeat)",
+                ) from exc
+            if reply.status_code == 401 and attempt == 0 and self._fixed is None:
+                await self._reset()  # a new engine, a new token
+                continue
+            return _decode(reply)
+        raise EngineUnavailable("the engine refused the token twice", hint="restart it: `studio engine stop`")
+
+    # ---- projects ---------------------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        return await self.request("GET", "/v1/health")  # type: ignore[no-any-return]
+
+    async def list_projects(self) -> list[Project]:
+        return _models(Project, await self.request("GET", "/v1/projects"))
+
+    async def create_project(self, name: str, *, brief: dict[str, Any] | None = None, budget_usd: float | None = None, idempotency_key: str | None = None) -> Project:
+        body = {"name": name, "brief": brief or {}, "budget_usd": budget_usd}
+        return Project.model_validate(await self.request("POST", "/v1/projects", json=body, idempotency_key=idempotency_key))
+
+    async def get_project(self, ref: str) -> Project:
+        """A project by id or name."""
+        return Project.model_validate(await self.request("GET", f"/v1/projects/{_seg(ref)}"))
+
+    async def update_project(self, project_id: str, **changes: Any) -> Project:
+        return Project.model_validate(await self.request("PATCH", f"/v1/projects/{_seg(project_id)}", json=changes))
+
+    async def delete_project(self, project_id: str) -> None:
+        await self.request("DELETE", f"/v1/projects/{_seg(project_id)}")
+
+    async def snapshot(self, ref: str) -> ProjectSnapshot:
+        return ProjectSnapshot.model_validate(await self.request("GET", f"/v1/projects/{_seg(ref)}/snapshot"))
+
+    # ---- creative documents -------------------------------------------------------------------------
+
+    async def add_concept(self, project_id: str, **fields: Any) -> Concept:
+        return Concept.model_validate(await self.request("POST", f"/v1/projects/{_seg(project_id)}/concepts", json=fields))
+
+    async def add_mood(self, project_id: str, **fields: Any) -> Mood:
+        return Mood.model_validate(await self.request("POST", f"/v1/projects/{_seg(project_id)}/moods", json=fields))
+
+    async def add_character(self, project_id: str, **fields: Any) -> Character:
+        return Character.model_validate(await self.request("POST", f"/v1/projects/{_seg(project_id)}/characters", json=fields))
+
+    async def moods(self, project_id: str) -> list[Mood]:
+        return _models(Mood, await self.request("GET", f"/v1/projects/{_seg(project_id)}/moods"))
+
+    # ---- scenes and takes ---------------------------------------------------------------------------
+
+    async def scenes(self, project_id: str) -> list[Scene]:
+        return _models(Scene, await self.request("GET", f"/v1/projects/{_seg(project_id)}/scenes"))
+
+    async def add_scene(self, project_id: str, *, idempotency_key: str | None = None, **fields: Any) -> Scene:
+        data = await self.request("POST", f"/v1/projects/{_seg(project_id)}/scenes", json=fields, idempotency_key=idempotency_key)
+        return Scene.model_validate(data)
+
+    async def scene_action(
+        self, scene_id: str, action: str, *, take_id: str | None = None, revision: int | None = None, **changes: Any
+    ) -> Scene:
+        body = {"action": action, "take_id": take_id, "revision": revision, "changes": changes}
+        return Scene.model_validate(await self.request("POST", f"/v1/scenes/{_seg(scene_id)}/actions", json=body))
+
+    async def add_take(self, **fields: Any) -> Take:
+        return Take.model_validate(await self.request("POST", "/v1/takes", json=fields))
+
+    async def takes(self, scene_id: str) -> list[dict[str, Any]]:
+        """The scene's takes, each with a ``stale`` flag."""
+        return await self.request("GET", f"/v1/scenes/{_seg(scene_id)}/takes")  # type: ignore[no-any-return]
+
+    # ---- timeline, comments ---------------------------------------------------------------------
+
+    async def timeline(self, project_id: str) -> Timeline:
+        return Timeline.model_validate(await self.request("GET", f"/v1/projects/{_seg(project_id)}/timeline"))
+
+    async def put_timeline(self, project_id: str, timeline: dict[str, Any], *, expected_revision: int | None = None) -> Timeline:
+        body = timeline | {"expected_revision": expected_revision}
+        return Timeline.model_validate(await self.request("PUT", f"/v1/projects/{_seg(project_id)}/timeline", json=body))
+
+    async def add_comment(
+        self,
+        project_id: str,
+        body: str,
+        *,
+        author: str,
+        target_id: str | None = None,
+        target_kind: str = "project",
+        kind: str = "comment",
+        idempotency_key: str | None = None,
+    ) -> Comment:
+        payload = {"body": body, "author": author, "target_id": target_id, "target_kind": target_kind, "kind": kind}
+        data = await self.request("POST", f"/v1/projects/{_seg(project_id)}/comments", json=payload, idempotency_key=idempotency_key)
+        return Comment.model_validate(data)
+
+    async def comments(self, project_id: str, target_id: str | None = None) -> list[Comment]:
+        params = {"target": target_id} if target_id else None
+        return _models(Comment, await self.request("GET", f"/v1/projects/{_seg(project_id)}/comments", params=params))
+
+    # ---- jobs -----------------------------------------------------------------------------------
+
+    async def submit_job(self, kind: str, params: dict[str, Any] | None = None, *, project_id: str | None = None, force: bool = False) -> Job:
+        body = {"kind": kind, "params": params or {}, "project_id": project_id, "force": force}
+        return Job.model_validate(await self.request("POST", "/v1/jobs", json=body))
+
+    async def job(self, job_id: str) -> Job:
+        return Job.model_validate(await self.request("GET", f"/v1/jobs/{_seg(job_id)}"))
+
+    async def jobs(self, *, status: list[str] | None = None, project_id: str | None = None, limit: int = 100) -> list[Job]:
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = ",".join(status)
+        if project_id:
+            params["project"] = project_id
+        return _models(Job, await self.request("GET", "/v1/jobs", params=params))
+
+    async def cancel_job(self, job_id: str) -> Job:
+        return Job.model_validate(await self.request("POST", f"/v1/jobs/{_seg(job_id)}/cancel"))
+
+    async def retry_job(self, job_id: str) -> Job:
+        return Job.model_validate(await self.request("POST", f"/v1/jobs/{_seg(job_id)}/retry"))
+
+    async def wait_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.2) -> Job:
+        """Wait until the job ends; raises ``JobFailed`` or ``JobCancelled`` if it did not succeed."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            job = await self.job(job_id)
+            if job.status is JobStatus.SUCCEEDED:
+                return job
+            if job.status is JobStatus.CANCELLED:
+                raise JobCancelled(f"job {job_id} was cancelled")
+            if job.status is JobStatus.FAILED:
+                err = job.error or {}
+                raise JobFailed(f"job {job_id} ({job.kind}) failed: {err.get('message', 'unknown error')}", hint=err.get("hint"))
+            if deadline is not None and loop.time() > deadline:
+                raise TimeoutError(f"job {job_id} is still {job.status.value} after {timeout} s")
+            await asyncio.sleep(poll)
+
+    # ---- assets, export, import -------------------------------------------------------------------
+
+    async def upload(self, source: Path | bytes, media_type: str = "application/octet-stream") -> str:
+        """Store bytes or a file in the engine's asset store; returns its sha256."""
+        content: Any = source if isinstance(source, bytes) else _file_chunks(Path(source))
+        data = await self.request("POST", "/v1/assets", content=content, headers={"content-type": media_type})
+        return str(data["sha256"])
+
+    async def download(self, sha256: str, dest: Path) -> Path:
+        """Fetch an asset to ``dest`` (written under a temporary name, renamed when whole)."""
+        http = await self._connection()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                try:
+                    async with http.stream("GET", f"/v1/assets/{_seg(sha256)}", headers={"authorization": f"Bearer {self._token}"}) as reply:
+                        if reply.status_code >= 400:
+                            await reply.aread()
+                            _decode(reply)
+                        async for chunk in reply.aiter_bytes():
+                            handle.write(chunk)
+                except (*_CONNECT_ERRORS, *_BROKEN_ERRORS) as exc:
+                    await self._reset()
+                    raise EngineUnavailable(f"the engine stopped while sending asset {sha256}") from exc
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return dest
+
+    async def export_project(self, ref: str, dest: Path, *, timeout: float | None = None) -> Path:
+        job = Job.model_validate(await self.request("POST", f"/v1/projects/{_seg(ref)}/export"))
+        done = await self.wait_job(job.id, timeout=timeout)
+        assert done.result is not None
+        return await self.download(done.result["sha256"], dest)
+
+    async def import_project(self, archive: Path) -> Project:
+        data = await self.request(
+            "POST", "/v1/projects/import", content=_file_chunks(archive), headers={"content-type": "application/zip"}
+        )
+        return Project.model_validate(data)
+
+    # ---- events -------------------------------------------------------------------------------------
+
+    async def events(self, *, project_id: str | None = None, last_event_id: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Change and progress events as they happen: ``{"id", "type", "project_id", "data"}``."""
+        http = await self._connection()
+        headers = {"authorization": f"Bearer {self._token}", "accept": "text/event-stream"}
+        if last_event_id:
+            headers["last-event-id"] = last_event_id
+        params = {"project": project_id} if project_id else None
+        try:
+            async with http.stream("GET", "/v1/events", params=params, headers=headers, timeout=httpx.Timeout(self.timeout, read=None)) as reply:
+                if reply.status_code >= 400:
+                    await reply.aread()
+                    _decode(reply)
+                event: dict[str, str] = {}
+                async for line in reply.aiter_lines():
+                    if not line:
+                        if "data" in event:
+                            body = json.loads(event["data"])
+                            yield {"id": event.get("id"), **body}
+                        event = {}
+                    elif not line.startswith(":"):
+                        key, _, value = line.partition(":")
+                        event[key] = value.removeprefix(" ")
+        except (*_CONNECT_ERRORS, *_BROKEN_ERRORS) as exc:
+            await self._reset()
+            raise EngineUnavailable("the engine's event stream ended", hint="subscribe again to resume") from exc
+
+
+def _seg(value: str) -> str:
+    """A path segment, percent-encoded (names may hold any character)."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _decode(reply: httpx.Response) -> Any:
+    try:
+        data = reply.json()
+    except ValueError:
+        data = None
+    if reply.status_code >= 400:
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            raise error_from_payload(data["error"])
+        raise StudioError(f"the engine answered {reply.status_code}: {reply.text[:200]}")
+    return data
+
+
+def _models(model: type[M], data: Any) -> list[M]:
+    return [model.model_validate(item) for item in data]
+
+
+async def _file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := await asyncio.to_thread(handle.read, size):
+            yield chunk

@@ -1,0 +1,113 @@
+"""What a running job gets: its params, progress reporting (coalesced by the runner), finished
+stages cached by fingerprint, and subprocesses that die when the job is cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from studio.errors import JobCancelled
+from studio.model import Job, fingerprint
+from studio.store import AssetStore, StoreWorker
+
+__all__ = ["JobContext"]
+
+T = TypeVar("T")
+_KILL_GRACE = 2.0
+
+
+class JobContext:
+    def __init__(
+        self,
+        job: Job,
+        *,
+        store: StoreWorker,
+        assets: AssetStore,
+        workdir: Path,
+        on_change: Callable[[JobContext], None],
+    ) -> None:
+        self.job = job
+        self.params = job.params
+        self.store = store
+        self.assets = assets
+        self.workdir = workdir
+        self.stage_name = job.stage
+        self.fraction = job.progress
+        self.message = job.message
+        self.reused = 0
+        self._on_change = on_change
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        """Report progress 0..1; it reaches the store about once a second, not on every call."""
+        self.fraction = min(1.0, max(0.0, fraction))
+        if message is not None:
+            self.message = message
+        self._on_change(self)
+
+    def stage(self, name: str, message: str | None = None) -> None:
+        self.stage_name = name
+        self.progress(self.fraction, message)
+
+    async def once(self, stage: str, inputs: Any, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` unless a stage of this kind with these inputs already finished (in this
+        job before a crash, or in any other job): paid work is never bought twice."""
+        key = fingerprint({"kind": self.job.kind, "stage": stage, "inputs": inputs})
+        cached = await self.store.read(lambda tx: tx.stages.find(key))
+        if cached is not None and self._still_valid(cached):
+            self.reused += 1
+            return cached  # type: ignore[no-any-return]
+        result = await work()
+        await self.store.write(lambda tx: tx.stages.put(key, self.job.id, stage, result))
+        return result
+
+    def _still_valid(self, cached: Any) -> bool:
+        """A cached stage that names an asset counts only if the asset file is still there."""
+        sha = cached.get("sha256") if isinstance(cached, dict) else None
+        return sha is None or self.assets.exists(sha)
+
+    async def run_process(
+        self, argv: list[str], *, on_line: Callable[[str], None] | None = None
+    ) -> tuple[int, str]:
+        """Run a subprocess, feeding its stdout lines to ``on_line``; returns (exit code, the
+        tail of stderr). Cancelling the job terminates the process, then kills it."""
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        stderr_task = asyncio.create_task(proc.stderr.read())
+        try:
+            async for raw in proc.stdout:
+                if on_line is not None:
+                    on_line(raw.decode(errors="replace"))
+            code = await proc.wait()
+        except asyncio.CancelledError:
+            await _stop(proc)
+            stderr_task.cancel()
+            raise
+        err = await stderr_task
+        return code, err.decode(errors="replace")[-2000:]
+
+    def cancelled(self) -> JobCancelled:
+        return JobCancelled(f"job {self.job.id} was cancelled")
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM the process group, then SIGKILL it if it lingers."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), _KILL_GRACE)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()

@@ -1,0 +1,78 @@
+"""The studio's domain: pure pydantic models and state machines. Imports no IO library."""
+
+from studio.model._analysis import Analysis, Curve, KeyMoment, Section
+from studio.model._base import (
+    ID_PATTERN,
+    Name,
+    StudioModel,
+    check_id,
+    fingerprint,
+    new_id,
+    normalize_name,
+    utcnow,
+)
+from studio.model._job import Job, JobStatus
+from studio.model._project import AudioTrack, Brief, Character, Concept, Mood, Project
+from studio.model._render import Aspect, Container, Quality, Render, RenderSettings, RenderStatus
+from studio.model._review import Comment, CommentKind, TargetKind
+from studio.model._scene import TEXT_FIELDS, CameraMove, Scene, SceneAction, SceneState
+from studio.model._take import OwnerKind, Take, TakeKind, TakeStatus
+from studio.model._timeline import (
+    Effect,
+    SubtitleMode,
+    SubtitleStyle,
+    SubtitleTrack,
+    Timeline,
+    TimelineClip,
+    Transition,
+    TransitionKind,
+)
+
+__all__ = [
+    "ID_PATTERN",
+    "TEXT_FIELDS",
+    "Analysis",
+    "Aspect",
+    "AudioTrack",
+    "Brief",
+    "CameraMove",
+    "Character",
+    "Comment",
+    "CommentKind",
+    "Concept",
+    "Container",
+    "Curve",
+    "Effect",
+    "Job",
+    "JobStatus",
+    "KeyMoment",
+    "Mood",
+    "Name",
+    "OwnerKind",
+    "Project",
+    "Quality",
+    "Render",
+    "RenderSettings",
+    "RenderStatus",
+    "Scene",
+    "SceneAction",
+    "SceneState",
+    "Section",
+    "StudioModel",
+    "SubtitleMode",
+    "SubtitleStyle",
+    "SubtitleTrack",
+    "Take",
+    "TakeKind",
+    "TakeStatus",
+    "TargetKind",
+    "Timeline",
+    "TimelineClip",
+    "Transition",
+    "TransitionKind",
+    "check_id",
+    "fingerprint",
+    "new_id",
+    "normalize_name",
+    "utcnow",
+]

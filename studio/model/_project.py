@@ -1,0 +1,93 @@
+"""A project and the creative documents it gathers: brief, song, concepts, moods, characters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, field_validator
+
+from studio.model._base import Name, StudioModel, new_id, utcnow
+
+__all__ = ["AudioTrack", "Brief", "Character", "Concept", "Mood", "Project"]
+
+_HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+_SHA256 = r"^[0-9a-f]{64}$"
+
+
+class Brief(StudioModel):
+    """What the video should be, in the client's words."""
+
+    text: str = Field(default="", max_length=20_000)
+    style: str = Field(default="", max_length=500)
+    audience: str = Field(default="", max_length=500)
+    references: list[str] = Field(default_factory=list, max_length=50)
+
+
+class AudioTrack(StudioModel):
+    """The song: the master file kept untouched in the asset store, muxed once at render."""
+
+    asset_sha256: str = Field(pattern=_SHA256)
+    filename: str = Field(max_length=255)
+    duration: float = Field(gt=0)
+    sample_rate: int = Field(gt=0)
+    channels: int = Field(ge=1, le=16)
+
+
+class Project(StudioModel):
+    """The unit of work: one song, one brief, and everything made from them."""
+
+    id: str = Field(default_factory=lambda: new_id("prj"))
+    name: Name
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    brief: Brief = Field(default_factory=Brief)
+    audio: AudioTrack | None = None
+    concept_id: str | None = None
+    mood_id: str | None = None
+    budget_usd: float | None = Field(default=None, ge=0)
+    providers: dict[str, str] = Field(default_factory=dict)
+    """Per-project provider overrides, stage -> provider name (``{"image": "replicate:flux"}``)."""
+
+
+class Concept(StudioModel):
+    """One proposed idea for the video."""
+
+    id: str = Field(default_factory=lambda: new_id("cpt"))
+    project_id: str
+    title: Name
+    logline: str = Field(default="", max_length=1000)
+    description: str = Field(default="", max_length=20_000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Mood(StudioModel):
+    """A mood board: a name, a palette and words that steer every prompt made under it."""
+
+    id: str = Field(default_factory=lambda: new_id("mod"))
+    project_id: str
+    name: Name
+    palette: list[str] = Field(default_factory=list, max_length=12)
+    keywords: list[str] = Field(default_factory=list, max_length=40)
+    description: str = Field(default="", max_length=5000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("palette")
+    @classmethod
+    def _colours(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [c for c in value if not re.fullmatch(_HEX_COLOUR, c)]
+        if bad:
+            raise ValueError(f"palette colours must look like '#a1b2c3', not {bad[0]!r}")
+        return [c.lower() for c in value]
+
+
+class Character(StudioModel):
+    """A recurring person or product, with reference images that keep it consistent."""
+
+    id: str = Field(default_factory=lambda: new_id("chr"))
+    project_id: str
+    name: Name
+    description: str = Field(default="", max_length=5000)
+    reference_assets: list[str] = Field(default_factory=list, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)

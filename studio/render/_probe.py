@@ -1,0 +1,84 @@
+"""Reading ffmpeg: its ``-progress`` stream, and what a media file holds (with ffmpeg alone:
+the imageio-ffmpeg wheel ships no ffprobe)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.errors import RenderError
+from studio.render._ffmpeg import ffmpeg_path
+
+__all__ = ["MediaInfo", "ProgressParser", "probe"]
+
+
+class ProgressParser:
+    """Collects ``key=value`` lines of ``-progress``; each ``progress=`` line ends a block."""
+
+    def __init__(self) -> None:
+        self._block: dict[str, str] = {}
+
+    def feed(self, line: str) -> dict[str, float | str] | None:
+        key, sep, value = line.strip().partition("=")
+        if not sep:
+            return None
+        self._block[key] = value.strip()
+        if key != "progress":
+            return None
+        block, self._block = self._block, {}
+        out: dict[str, float | str] = {"progress": block.get("progress", "")}
+        for name in ("frame", "fps"):
+            try:
+                out[name] = float(block[name])
+            except (KeyError, ValueError):
+                pass
+        try:
+            out["time"] = int(block["out_time_us"]) / 1e6
+        except (KeyError, ValueError):
+            pass
+        speed = block.get("speed", "").rstrip("x")
+        try:
+            out["speed"] = float(speed)
+        except ValueError:
+            pass
+        return out
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    video: str | None
+    width: int | None
+    height: int | None
+    audio: str | None
+    frames: int | None
+
+
+def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
+    """Duration and streams of a media file; ``count_frames`` decodes nothing but reads every
+    packet of the first video stream to count its frames."""
+    args = [ffmpeg_path(), "-hide_banner", "-nostdin", "-i", str(path)]
+    if count_frames:
+        args += ["-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    text = done.stderr
+    duration = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", text)
+    if not duration:
+        raise RenderError(f"{path.name} is not a media file ffmpeg can read", hint=text[-300:].strip())
+    h, m, s = duration.groups()
+    video = re.search(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})", text)
+    audio = re.search(r"Stream #\S+.*?: Audio: (\w+)", text)
+    frames = None
+    if count_frames:
+        found = re.findall(r"frame=\s*(\d+)", text)
+        frames = int(found[-1]) if found else None
+    return MediaInfo(
+        duration=int(h) * 3600 + int(m) * 60 + float(s),
+        video=video.group(1) if video else None,
+        width=int(video.group(2)) if video else None,
+        height=int(video.group(3)) if video else None,
+        audio=audio.group(1) if audio else None,
+        frames=frames,
+    )

@@ -1,0 +1,450 @@
+"""Repositories: one per aggregate, each a few queries over a table of JSON documents with the
+columns that queries need beside them. A transaction (:class:`Tx`) hands them out."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any, ClassVar, Generic, TypeVar
+
+import duckdb
+from pydantic import BaseModel
+
+from studio.errors import Conflict, NotFound
+from studio.model import (
+    Analysis,
+    Character,
+    Comment,
+    Concept,
+    Job,
+    JobStatus,
+    Mood,
+    Project,
+    Render,
+    Scene,
+    Take,
+    TakeKind,
+    Timeline,
+    utcnow,
+)
+
+__all__ = ["Tx"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _DocRepo(Generic[M]):
+    """Rows of ``id, project_id, created_at, doc`` plus the columns ``_columns`` adds."""
+
+    table: ClassVar[str]
+    model: type[M]
+    what: ClassVar[str]
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    def _columns(self, item: M) -> dict[str, Any]:
+        return {
+            "id": item.id,  # type: ignore[attr-defined]
+            "project_id": item.project_id,  # type: ignore[attr-defined]
+            "created_at": item.created_at,  # type: ignore[attr-defined]
+            "doc": item.model_dump_json(),
+        }
+
+    def _load(self, doc: str) -> M:
+        return self.model.model_validate_json(doc)
+
+    def insert(self, item: M) -> M:
+        cols = self._columns(item)
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
+        try:
+            self._conn.execute(f"INSERT INTO {self.table} ({names}) VALUES ({marks})", list(cols.values()))
+        except duckdb.ConstraintException as exc:
+            raise Conflict(f"{self.what} {cols['id']} exists already") from exc
+        return item
+
+    def replace(self, item: M) -> M:
+        cols = self._columns(item)
+        key = cols.pop("id")
+        sets = ", ".join(f"{name} = ?" for name in cols)
+        self._conn.execute(f"UPDATE {self.table} SET {sets} WHERE id = ?", [*cols.values(), key])
+        return item
+
+    def find(self, id: str) -> M | None:
+        row = self._conn.execute(f"SELECT doc FROM {self.table} WHERE id = ?", [id]).fetchone()
+        return self._load(row[0]) if row else None
+
+    def get(self, id: str) -> M:
+        item = self.find(id)
+        if item is None:
+            raise NotFound(f"no {self.what} has the id {id}", hint=f"list the project's {self.table}")
+        return item
+
+    def list(self, project_id: str) -> list[M]:
+        rows = self._conn.execute(
+            f"SELECT doc FROM {self.table} WHERE project_id = ? ORDER BY {self._order}", [project_id]
+        ).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    _order: ClassVar[str] = "created_at, id"
+
+    def delete_project(self, project_id: str) -> None:
+        self._conn.execute(f"DELETE FROM {self.table} WHERE project_id = ?", [project_id])
+
+
+class ProjectRepo(_DocRepo[Project]):
+    table, model, what = "projects", Project, "project"
+
+    def _columns(self, item: Project) -> dict[str, Any]:
+        return {
+            "id": item.id,
+            "name": item.name,
+            "name_key": item.name.casefold(),
+            "created_at": item.created_at,
+            "updated_at": item.updated_at,
+            "doc": item.model_dump_json(),
+        }
+
+    def delete_project(self, project_id: str) -> None:
+        self._conn.execute("DELETE FROM projects WHERE id = ?", [project_id])
+
+    def insert(self, item: Project) -> Project:
+        if self.by_name(item.name) is not None:
+            raise Conflict(f"a project named {item.name!r} exists already", hint="choose another name")
+        return super().insert(item)
+
+    def by_name(self, name: str) -> Project | None:
+        row = self._conn.execute(
+            "SELECT doc FROM projects WHERE name_key = ?", [name.casefold()]
+        ).fetchone()
+        return self._load(row[0]) if row else None
+
+    def resolve(self, ref: str) -> Project:
+        """A project by id or by name."""
+        found = self.find(ref) or self.by_name(ref)
+        if found is None:
+            raise NotFound(f"no project is called or has the id {ref!r}", hint="`studio list` shows them")
+        return found
+
+    def all(self) -> list[Project]:
+        rows = self._conn.execute("SELECT doc FROM projects ORDER BY created_at, id").fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def list(self, project_id: str) -> list[Project]:
+        found = self.find(project_id)
+        return [found] if found is not None else []
+
+
+class ConceptRepo(_DocRepo[Concept]):
+    table, model, what = "concepts", Concept, "concept"
+
+
+class MoodRepo(_DocRepo[Mood]):
+    table, model, what = "moods", Mood, "mood"
+
+
+class CharacterRepo(_DocRepo[Character]):
+    table, model, what = "characters", Character, "character"
+
+
+class RenderRepo(_DocRepo[Render]):
+    table, model, what = "renders", Render, "render"
+
+
+class SceneRepo(_DocRepo[Scene]):
+    table, model, what = "scenes", Scene, "scene"
+    _order = "position, created_at, id"
+
+    def _columns(self, item: Scene) -> dict[str, Any]:
+        return super()._columns(item) | {
+            "position": item.index,
+            "state": item.state.value,
+            "revision": item.revision,
+        }
+
+    def save(self, item: Scene, *, expected_revision: int) -> Scene:
+        """Write a changed scene if nobody changed it since ``expected_revision``."""
+        current = self.get(item.id)
+        if current.revision != expected_revision:
+            raise Conflict(
+                f"scene {item.id} was changed meanwhile (now revision {current.revision})",
+                hint="reload the scene and apply your change again",
+            )
+        return self.replace(item)
+
+
+class TakeRepo(_DocRepo[Take]):
+    """Takes are only ever inserted: a take's history is never overwritten."""
+
+    table, model, what = "takes", Take, "take"
+    _order = "owner_id, kind, version"
+
+    def _columns(self, item: Take) -> dict[str, Any]:
+        return super()._columns(item) | {
+            "owner_id": item.owner_id,
+            "kind": item.kind.value,
+            "version": item.version,
+            "fingerprint": item.fingerprint,
+            "asset_sha256": item.asset_sha256,
+        }
+
+    def add(self, item: Take) -> Take:
+        """Insert as the next version for its owner and kind."""
+        row = self._conn.execute(
+            "SELECT coalesce(max(version), 0) FROM takes WHERE owner_id = ? AND kind = ?",
+            [item.owner_id, item.kind.value],
+        ).fetchone()
+        numbered = item.model_copy(update={"version": int(row[0] if row else 0) + 1})
+        return self.insert(numbered)
+
+    def replace(self, item: Take) -> Take:
+        raise Conflict("takes are never changed", hint="add a new take instead")
+
+    def of(self, owner_id: str, kind: TakeKind | None = None) -> list[Take]:
+        query = "SELECT doc FROM takes WHERE owner_id = ?"
+        args: list[Any] = [owner_id]
+        if kind is not None:
+            query += " AND kind = ?"
+            args.append(kind.value)
+        rows = self._conn.execute(query + " ORDER BY kind, version", args).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+
+class TimelineRepo(_DocRepo[Timeline]):
+    table, model, what = "timelines", Timeline, "timeline"
+
+    def _columns(self, item: Timeline) -> dict[str, Any]:
+        return super()._columns(item) | {"revision": item.revision}
+
+    def of_project(self, project_id: str) -> Timeline | None:
+        found = self.list(project_id)
+        return found[0] if found else None
+
+    def put(self, item: Timeline, *, expected_revision: int | None) -> Timeline:
+        """Create or replace the project's timeline; ``expected_revision`` guards lost updates."""
+        current = self.of_project(item.project_id)
+        if current is None:
+            return self.insert(item.model_copy(update={"revision": 1}))
+        if expected_revision is not None and current.revision != expected_revision:
+            raise Conflict(
+                f"the timeline was changed meanwhile (now revision {current.revision})",
+                hint="reload it and apply your edit again",
+            )
+        updated = item.model_copy(update={"id": current.id, "revision": current.revision + 1})
+        return self.replace(updated)
+
+
+class CommentRepo(_DocRepo[Comment]):
+    table, model, what = "comments", Comment, "comment"
+
+    def _columns(self, item: Comment) -> dict[str, Any]:
+        return super()._columns(item) | {"target_id": item.target_id}
+
+    def on(self, target_id: str) -> list[Comment]:
+        rows = self._conn.execute(
+            "SELECT doc FROM comments WHERE target_id = ? ORDER BY created_at, id", [target_id]
+        ).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def count(self) -> int:
+        row = self._conn.execute("SELECT count(*) FROM comments").fetchone()
+        return int(row[0]) if row else 0
+
+
+class JobRepo(_DocRepo[Job]):
+    table, model, what = "jobs", Job, "job"
+
+    def _columns(self, item: Job) -> dict[str, Any]:
+        return super()._columns(item) | {
+            "kind": item.kind,
+            "fingerprint": item.fingerprint,
+            "status": item.status.value,
+        }
+
+    def query(
+        self,
+        *,
+        status: list[JobStatus] | None = None,
+        project_id: str | None = None,
+        limit: int = 200,
+    ) -> list[Job]:
+        where, args = ["TRUE"], []
+        if status:
+            where.append(f"status IN ({', '.join('?' for _ in status)})")
+            args += [s.value for s in status]
+        if project_id:
+            where.append("project_id = ?")
+            args.append(project_id)
+        rows = self._conn.execute(
+            f"SELECT doc FROM jobs WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC "
+            "LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def runnable(self, limit: int = 500) -> list[Job]:
+        """Queued jobs, oldest first."""
+        rows = self._conn.execute(
+            "SELECT doc FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT ?", [limit]
+        ).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def active_with(self, fingerprint: str) -> Job | None:
+        """A queued or running job with these inputs: the same work is not started twice."""
+        row = self._conn.execute(
+            "SELECT doc FROM jobs WHERE fingerprint = ? AND status IN ('queued', 'running') "
+            "ORDER BY created_at LIMIT 1",
+            [fingerprint],
+        ).fetchone()
+        return self._load(row[0]) if row else None
+
+
+class AssetRepo:
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    def add(self, sha256: str, size: int, media_type: str) -> None:
+        self._conn.execute(
+            "INSERT INTO assets VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [sha256, size, media_type, utcnow()],
+        )
+
+    def get(self, sha256: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT sha256, size, media_type FROM assets WHERE sha256 = ?", [sha256]
+        ).fetchone()
+        return {"sha256": row[0], "size": row[1], "media_type": row[2]} if row else None
+
+
+class AnalysisRepo:
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    def put(self, analysis: Analysis) -> Analysis:
+        self._conn.execute(
+            "INSERT INTO analyses VALUES (?, ?, ?) ON CONFLICT (audio_sha256) DO UPDATE SET "
+            "created_at = excluded.created_at, doc = excluded.doc",
+            [analysis.audio_sha256, analysis.created_at, analysis.model_dump_json()],
+        )
+        return analysis
+
+    def find(self, audio_sha256: str) -> Analysis | None:
+        row = self._conn.execute(
+            "SELECT doc FROM analyses WHERE audio_sha256 = ?", [audio_sha256]
+        ).fetchone()
+        return Analysis.model_validate_json(row[0]) if row else None
+
+
+class _JsonKeyed:
+    """A key -> JSON table (idempotency keys, finished job stages)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+
+class StageRepo(_JsonKeyed):
+    def find(self, fingerprint: str) -> Any | None:
+        row = self._conn.execute(
+            "SELECT result FROM job_stages WHERE fingerprint = ?", [fingerprint]
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, fingerprint: str, job_id: str, stage: str, result: Any) -> None:
+        self._conn.execute(
+            "INSERT INTO job_stages VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [fingerprint, job_id, stage, utcnow(), json.dumps(result)],
+        )
+
+
+class IdempotencyRepo(_JsonKeyed):
+    def find(self, key: str) -> Any | None:
+        row = self._conn.execute("SELECT response FROM idempotency WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, response: Any) -> None:
+        self._conn.execute(
+            "INSERT INTO idempotency VALUES (?, ?, ?)", [key, utcnow(), json.dumps(response)]
+        )
+
+
+class Tx:
+    """The repositories, bound to one connection (inside a transaction when writing)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    @cached_property
+    def projects(self) -> ProjectRepo:
+        return ProjectRepo(self._conn)
+
+    @cached_property
+    def concepts(self) -> ConceptRepo:
+        return ConceptRepo(self._conn)
+
+    @cached_property
+    def moods(self) -> MoodRepo:
+        return MoodRepo(self._conn)
+
+    @cached_property
+    def characters(self) -> CharacterRepo:
+        return CharacterRepo(self._conn)
+
+    @cached_property
+    def scenes(self) -> SceneRepo:
+        return SceneRepo(self._conn)
+
+    @cached_property
+    def takes(self) -> TakeRepo:
+        return TakeRepo(self._conn)
+
+    @cached_property
+    def timelines(self) -> TimelineRepo:
+        return TimelineRepo(self._conn)
+
+    @cached_property
+    def renders(self) -> RenderRepo:
+        return RenderRepo(self._conn)
+
+    @cached_property
+    def comments(self) -> CommentRepo:
+        return CommentRepo(self._conn)
+
+    @cached_property
+    def jobs(self) -> JobRepo:
+        return JobRepo(self._conn)
+
+    @cached_property
+    def assets(self) -> AssetRepo:
+        return AssetRepo(self._conn)
+
+    @cached_property
+    def analyses(self) -> AnalysisRepo:
+        return AnalysisRepo(self._conn)
+
+    @cached_property
+    def stages(self) -> StageRepo:
+        return StageRepo(self._conn)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepo:
+        return IdempotencyRepo(self._conn)
+
+    def project_repos(self) -> list[_DocRepo[Any]]:
+        """Every repository whose rows belong to a project, in the order an import writes them."""
+        return [
+            self.projects,
+            self.concepts,
+            self.moods,
+            self.characters,
+            self.scenes,
+            self.takes,
+            self.timelines,
+            self.renders,
+            self.comments,
+            self.jobs,
+        ]
+
+    def delete_project(self, project_id: str) -> None:
+        for repo in reversed(self.project_repos()):
+            repo.delete_project(project_id)

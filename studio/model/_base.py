@@ -98,7 +98,10 @@ def normalize_name(value: str, what: str = "name") -> str:
 
 
 def _name(value: str) -> str:
-    return normalize_name(value)
+    try:
+        return normalize_name(value)
+    except InvalidInput as exc:  # pydantic reports ValueError as a validation error
+        raise ValueError(str(exc)) from exc
 
 
 Name = Annotated[str, AfterValidator(_name)]

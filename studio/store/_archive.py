@@ -154,12 +154,12 @@ def read_archive(path: Path, assets: AssetStore, *, max_bytes: int) -> ProjectSn
         try:
             raw = json.loads(zf.read(_MANIFEST))
             snap = ProjectSnapshot.model_validate(raw)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise _corrupt(path, "its manifest cannot be read") from exc
-        except ValidationError as exc:
+        except ValidationError as exc:  # before ValueError, which it subclasses
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise _corrupt(path, f"its manifest is invalid at {where}: {first['msg']}") from exc
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise _corrupt(path, "its manifest cannot be read") from exc
         if snap.format != ARCHIVE_FORMAT:
             raise _corrupt(path, f"it is format {snap.format}; this studio reads {ARCHIVE_FORMAT}")
         _check_belongs(path, snap)

@@ -3,8 +3,8 @@
 DuckDB allows one writer, and a commit costs about a millisecond of fsync. Writes that arrive
 together are committed together (group commit): the thread takes every write waiting in its
 queue, runs them in one transaction and commits once. If any of them fails, the batch is rolled
-back and each write is run again in a transaction of its own, so one bad write never takes
-another with it and every write is atomic. A caller hears back only after its commit.
+back, the failing write gets its error, and the others run again together: one bad write
+never takes another with it, and every write is atomic. A caller hears back only after its commit.
 """
 
 from __future__ import annotations
@@ -122,25 +122,31 @@ class StoreWorker:
         _deliver(op)
 
     def _run_writes(self, ops: list[_Op]) -> None:
-        if len(ops) > 1:
+        pending = ops
+        while pending:
+            failed: int | None = None
             try:
                 with self.db.transaction() as tx:
-                    for op in ops:
-                        op.result = op.fn(tx)
-            except BaseException:
-                pass  # run each alone below, so only the failing write fails
-            else:
-                self.commits += 1
-                self.writes += len(ops)
-                for op in ops:
-                    _deliver(op)
-                return
-        for op in ops:
-            try:
-                with self.db.transaction() as tx:
-                    op.result = op.fn(tx)
-                self.commits += 1
-                self.writes += 1
+                    for index, op in enumerate(pending):
+                        try:
+                            op.result = op.fn(tx)
+                        except BaseException as exc:
+                            failed, op.result, op.error = index, None, exc
+                            raise
             except BaseException as exc:
-                op.result, op.error = None, exc
-            _deliver(op)
+                if failed is None:  # the commit itself failed: try each write alone
+                    if len(pending) == 1:
+                        pending[0].error = exc
+                        _deliver(pending[0])
+                        return
+                    for op in pending:
+                        self._run_writes([op])
+                    return
+                _deliver(pending[failed])  # the batch was rolled back; the rest run again
+                pending = pending[:failed] + pending[failed + 1 :]
+                continue
+            self.commits += 1
+            self.writes += len(pending)
+            for op in pending:
+                _deliver(op)
+            return

@@ -87,13 +87,17 @@ class JobRunner:
     async def stop(self) -> None:
         """Stop dispatching; running jobs go back to the queue to resume on the next start."""
         self._stopping = True
+        self._wake.set()
+        dispatch, *others = self._loops or [None]
+        if dispatch is not None:
+            await asyncio.gather(dispatch, return_exceptions=True)  # ends after its current pass
         for task in list(self._tasks.values()):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        for loop_task in self._loops:
+        for loop_task in others:
             loop_task.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
 
     # ---- requests ---------------------------------------------------------------------------
 
@@ -159,8 +163,10 @@ class JobRunner:
 
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # before the pass: a wake-up during it is not lost
             delay = await self._dispatch_once()
-            self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
@@ -175,6 +181,8 @@ class JobRunner:
         now = utcnow()
         sleep = 5.0
         for job in queued:
+            if self._stopping:
+                break
             handler = self.handlers.get(job.kind)
             if handler is None or job.id in self._tasks:
                 continue

@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studio.errors import ContentRejected, RateLimited
+from studio.jobs import JobContext, JobHandler, JobRunner, backoff
+from studio.model import Job, JobStatus, fingerprint
+from studio.store import AssetStore, Database, StoreWorker
+
+
+class Flaky(JobHandler):
+    """Rate-limited twice, then fine."""
+
+    kind = "test.flaky"
+    max_attempts = 3
+
+    def __init__(self, failures: int = 2) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return params
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RateLimited("slow down", retry_after=0.01 if self.calls == 1 else None)
+        return {"calls": self.calls}
+
+
+class Refused(JobHandler):
+    kind = "test.refused"
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        raise ContentRejected("the provider refused", reason="safety")
+
+
+class Sleeper(JobHandler):
+    """Runs a real subprocess that would sleep for a minute."""
+
+    kind = "test.sleeper"
+
+    def __init__(self) -> None:
+        self.pid_file: Path | None = None
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return params
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        script = "import os, sys, time; print(os.getpid(), flush=True); time.sleep(60)"
+        self.pid_file = ctx.workdir / "pid"
+
+        def on_line(line: str) -> None:
+            assert self.pid_file is not None
+            self.pid_file.write_text(line.strip())
+
+        await ctx.run_process([sys.executable, "-c", script], on_line=on_line)
+        return {}
+
+
+class Counting(JobHandler):
+    kind = "test.counting"
+    concurrency = 2
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return params
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        for i in range(100):
+            ctx.progress(i / 100, f"step {i}")
+            await asyncio.sleep(0.002)
+        self.now -= 1
+        return {"n": ctx.params["n"]}
+
+
+class Staged(JobHandler):
+    kind = "test.staged"
+
+    def __init__(self) -> None:
+        self.done: list[int] = []
+        self.crash_after: int | None = None
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return params
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        for i in range(5):
+
+            async def work(i: int = i) -> dict[str, int]:
+                self.done.append(i)
+                return {"i": i}
+
+            await ctx.once("step", {"i": i}, work)
+            if self.crash_after is not None and i == self.crash_after:
+                await asyncio.sleep(3600)  # still working when the engine stops
+        return {"reused": ctx.reused}
+
+
+Handlers = dict[str, JobHandler]
+
+
+def run_with(tmp_path: Path, handlers: Handlers, body: Callable[[JobRunner], Awaitable[Any]]) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
+    events: list[tuple[str, dict[str, Any]]] = []
+    worker = StoreWorker(Database(tmp_path / "s.duckdb"))
+
+    async def main() -> Any:
+        runner = JobRunner(
+            worker, AssetStore(tmp_path / "assets"), handlers, lambda k, d, p: events.append((k, d)), tmp_path / "work", flush_interval=0.02, backoff_base=0.01
+        )
+        await runner.start()
+        try:
+            return await body(runner)
+        finally:
+            await runner.stop()
+
+    try:
+        return asyncio.run(main()), events
+    finally:
+        worker.close()
+
+
+async def until_finished(runner: JobRunner, job_id: str, timeout: float = 20) -> Job:
+    async def poll() -> Job:
+        while True:
+            job = await runner.store.read(lambda tx: tx.jobs.get(job_id))
+            if job.status.finished:
+                return job
+            await asyncio.sleep(0.01)
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
+def test_retryable_errors_are_retried_with_backoff(tmp_path: Path) -> None:
+    flaky = Flaky(failures=2)
+
+    async def body(runner: JobRunner) -> Job:
+        job = await runner.submit("test.flaky", {})
+        return await until_finished(runner, job.id)
+
+    job, events = run_with(tmp_path, {"test.flaky": flaky}, body)
+    assert job.status is JobStatus.SUCCEEDED and job.result == {"calls": 3}
+    assert job.attempts == 3
+    retries = [d for k, d in events if d["status"] == "queued" and d["error"]]
+    assert len(retries) == 2 and "retrying in" in retries[0]["message"]
+
+
+def test_retries_stop_at_max_attempts(tmp_path: Path) -> None:
+    async def body(runner: JobRunner) -> Job:
+        job = await runner.submit("test.flaky", {})
+        return await until_finished(runner, job.id)
+
+    job, _ = run_with(tmp_path, {"test.flaky": Flaky(failures=10)}, body)
+    assert job.status is JobStatus.FAILED and job.attempts == 3
+    assert job.error is not None and job.error["type"] == "RateLimited"
+
+
+def test_a_refusal_fails_at_once_with_the_reason(tmp_path: Path) -> None:
+    async def body(runner: JobRunner) -> Job:
+        job = await runner.submit("test.refused", {})
+        return await until_finished(runner, job.id)
+
+    job, _ = run_with(tmp_path, {"test.refused": Refused()}, body)
+    assert job.status is JobStatus.FAILED and job.attempts == 1
+    assert job.error == {"type": "ContentRejected", "message": "the provider refused", "hint": None, "details": {"reason": "safety"}}
+
+
+def test_cancel_kills_the_subprocess(tmp_path: Path) -> None:
+    sleeper = Sleeper()
+
+    async def body(runner: JobRunner) -> tuple[Job, int]:
+        job = await runner.submit("test.sleeper", {})
+        while sleeper.pid_file is None or not sleeper.pid_file.exists() or not sleeper.pid_file.read_text():
+            await asyncio.sleep(0.01)
+        pid = int(sleeper.pid_file.read_text())
+        cancelled = await runner.cancel(job.id)
+        return cancelled, pid
+
+    (job, pid), _ = run_with(tmp_path, {"test.sleeper": sleeper}, body)
+    assert job.status is JobStatus.CANCELLED
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_queued_job_can_be_cancelled_and_retried(tmp_path: Path) -> None:
+    counting = Counting()
+
+    async def body(runner: JobRunner) -> tuple[Job, Job]:
+        jobs = [await runner.submit("test.counting", {"n": n}) for n in range(4)]
+        cancelled = await runner.cancel(jobs[3].id)
+        retried = await runner.retry(jobs[3].id)
+        return cancelled, await until_finished(runner, retried.id)
+
+    (cancelled, finished), _ = run_with(tmp_path, {"test.counting": counting}, body)
+    assert cancelled.status is JobStatus.CANCELLED
+    assert finished.status is JobStatus.SUCCEEDED
+
+
+def test_concurrency_per_kind_and_progress_is_coalesced(tmp_path: Path) -> None:
+    counting = Counting()
+
+    async def body(runner: JobRunner) -> list[Job]:
+        jobs = [await runner.submit("test.counting", {"n": n}) for n in range(5)]
+        return [await until_finished(runner, j.id) for j in jobs]
+
+    jobs, events = run_with(tmp_path, {"test.counting": counting}, body)
+    assert all(j.status is JobStatus.SUCCEEDED for j in jobs)
+    assert counting.peak == 2
+    progress_events = [d for k, d in events if k == "job.progress"]
+    # 500 progress calls in all; the store and the stream saw far fewer
+    assert 0 < len(progress_events) < 100
+
+
+def test_same_inputs_are_not_queued_twice(tmp_path: Path) -> None:
+    async def body(runner: JobRunner) -> tuple[Job, Job, Job]:
+        a = await runner.submit("test.counting", {"n": 1})
+        b = await runner.submit("test.counting", {"n": 1})
+        c = await runner.submit("test.counting", {"n": 1}, force=True)
+        return a, b, c
+
+    (a, b, c), _ = run_with(tmp_path, {"test.counting": Counting()}, body)
+    assert a.id == b.id != c.id
+    assert a.fingerprint == fingerprint({"kind": "test.counting", "params": {"n": 1}, "project": None})
+
+
+def test_a_stopped_job_resumes_and_redoes_only_missing_stages(tmp_path: Path) -> None:
+    staged = Staged()
+    staged.crash_after = 2
+
+    async def first(runner: JobRunner) -> str:
+        job = await runner.submit("test.staged", {})
+        while len(staged.done) < 3:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        return job.id
+
+    job_id, _ = run_with(tmp_path, {"test.staged": staged}, first)
+    worker = StoreWorker(Database(tmp_path / "s.duckdb"))
+    left = asyncio.run(worker.read(lambda tx: tx.jobs.get(job_id)))
+    worker.close()
+    assert left.status is JobStatus.QUEUED  # the engine stopped it; it waits to resume
+    staged.crash_after = None
+
+    async def second(runner: JobRunner) -> Job:
+        return await until_finished(runner, job_id)
+
+    job, _ = run_with(tmp_path, {"test.staged": staged}, second)
+    assert job.status is JobStatus.SUCCEEDED
+    assert staged.done == [0, 1, 2, 3, 4]  # 0-2 not done again
+    assert job.result == {"reused": 3}
+
+
+def test_jobs_left_running_by_a_crash_are_queued_on_start(tmp_path: Path) -> None:
+    db = Database(tmp_path / "s.duckdb")
+    job = Job(kind="test.counting", params={"n": 7}, fingerprint="f")
+    with db.transaction() as tx:
+        tx.jobs.insert(job.moved_to(JobStatus.RUNNING, attempts=1))
+    db.close()
+
+    async def body(runner: JobRunner) -> Job:
+        return await until_finished(runner, job.id)
+
+    done, events = run_with(tmp_path, {"test.counting": Counting()}, body)
+    assert done.status is JobStatus.SUCCEEDED and done.attempts == 2
+    assert any(d["message"] == "resumed after the engine restarted" for _, d in events)
+
+
+def test_backoff_has_full_jitter_under_a_cap() -> None:
+    waits = [backoff(n, base=1.0, cap=8.0) for n in range(1, 8) for _ in range(50)]
+    assert all(0 <= w <= 8.0 for w in waits)
+    assert max(backoff(1, base=1.0) for _ in range(200)) <= 1.0
+    assert len({round(w, 6) for w in waits}) > 100

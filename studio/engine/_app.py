@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import studio
@@ -141,7 +142,8 @@ def _error_response(exc: StudioError) -> JSONResponse:
 def _validation_message(errors: list[Any]) -> str:
     first = errors[0]
     where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body",)) or "request"
-    return f"{where}: {first.get('msg', 'invalid')}"
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}"
 
 
 # ---- request bodies ---------------------------------------------------------------------------
@@ -239,6 +241,16 @@ def create_app(state: EngineState) -> FastAPI:
     @app.exception_handler(StudioError)
     async def _studio_error(request: Request, exc: StudioError) -> JSONResponse:
         return _error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            error: StudioError = NotFound(f"no such API route: {request.method} {request.url.path}", hint="see /openapi.json")
+        else:
+            error = InvalidInput(f"{request.method} {request.url.path}: {exc.detail}", hint="see /openapi.json")
+        response = _error_response(error)
+        response.status_code = exc.status_code
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,13 +15,21 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
 
 from studio.engine._home import EngineInfo, Home
 from studio.engine._launch import ensure_engine, find_engine
-from studio.errors import EngineUnavailable, JobCancelled, JobFailed, StudioError, error_from_payload
+from studio.errors import (
+    EngineUnavailable,
+    InvalidInput,
+    JobCancelled,
+    JobFailed,
+    StudioError,
+    error_from_payload,
+)
 from studio.model import (
     Character,
     Comment,
@@ -343,9 +351,13 @@ class Client:
 
 
 def _seg(value: str) -> str:
-    """A path segment, percent-encoded (names may hold any character)."""
-    from urllib.parse import quote
-
+    """An id or name as one path segment. Neither may hold a slash (the server would see the
+    decoded slash as a path), so one is refused here with a clear error."""
+    if not isinstance(value, str) or "/" in value or "\\" in value or not value.strip():
+        raise InvalidInput(
+            f"{str(value)[:60]!r} is not an id or a name",
+            hint="ids look like 'prj_...'; names cannot contain '/' or '\\'",
+        )
     return quote(value, safe="")
 
 

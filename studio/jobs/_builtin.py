@@ -62,7 +62,7 @@ class TestcardHandler(JobHandler):
             base = done_frames
 
             async def encode(frames: int = frames, base: int = base, index: int = index) -> dict[str, Any]:
-                out = ctx.workdir / f"segment-{index:05d}.mp4"
+                out = ctx.workdir / f"segment-{index:05d}.mp4.part"
                 cmd = testcard_command(out, duration=frames / p.fps, width=p.width, height=p.height, fps=p.fps)
                 parser = ProgressParser()
 
@@ -71,11 +71,13 @@ class TestcardHandler(JobHandler):
                     if block and "frame" in block:
                         ctx.progress(0.95 * (base + float(block["frame"])) / frames_total)
 
-                code, err = await ctx.run_process(cmd, on_line=on_line)
-                if code != 0:
-                    raise RenderError(f"ffmpeg failed on segment {index + 1}", hint=err.strip()[-300:])
-                sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
-                out.unlink(missing_ok=True)
+                try:
+                    code, err = await ctx.run_process(cmd, on_line=on_line)
+                    if code != 0:
+                        raise RenderError(f"ffmpeg failed on segment {index + 1}", hint=err.strip()[-300:])
+                    sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
+                finally:
+                    out.unlink(missing_ok=True)
                 await ctx.store.write(lambda tx: tx.assets.add(sha, size, "video/mp4"))
                 return {"sha256": sha}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import shutil
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -248,6 +249,8 @@ class JobRunner:
             self._dirty.discard(job.id)
             self._cancel_asked.discard(job.id)
             self._last_beat.pop(job.id, None)
+        if outcome["status"] is not JobStatus.QUEUED:  # ended: its scratch files go
+            await asyncio.to_thread(shutil.rmtree, ctx.workdir, True)
         await self._finish(job.id, ctx, outcome)
         self._wake.set()
 

@@ -353,7 +353,7 @@ class Client:
 def _seg(value: str) -> str:
     """An id or name as one path segment. Neither may hold a slash (the server would see the
     decoded slash as a path), so one is refused here with a clear error."""
-    if not isinstance(value, str) or "/" in value or "\\" in value or not value.strip():
+    if not isinstance(value, str) or "/" in value or "\\" in value or value.strip() in ("", ".", ".."):
         raise InvalidInput(
             f"{str(value)[:60]!r} is not an id or a name",
             hint="ids look like 'prj_...'; names cannot contain '/' or '\\'",

@@ -121,8 +121,10 @@ def test_unknown_and_malformed_ids(home: Home, engine: EngineServer) -> None:
             await c.request("GET", "/v1/projects/..%2F..%2Fetc%2Fpasswd/scenes")
         with pytest.raises(InvalidInput, match="not an id or a name"):
             await c.download("../../etc/passwd", home.root / "x")
-        with pytest.raises(InvalidInput, match="not an asset id"):
+        with pytest.raises(InvalidInput, match="not an id or a name"):
             await c.download("..", home.root / "x")
+        with pytest.raises(InvalidInput, match="not an asset id"):
+            await c.download("abc", home.root / "x")
         assert not (home.root / "x").exists()
         with pytest.raises(NotFound):
             await c.download("0" * 64, home.root / "y")

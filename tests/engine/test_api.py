@@ -128,7 +128,7 @@ def test_unknown_and_malformed_ids(home: Home, engine: EngineServer) -> None:
         assert not (home.root / "x").exists()
         with pytest.raises(NotFound):
             await c.download("0" * 64, home.root / "y")
-        with pytest.raises(InvalidInput, match="unknown scene action"):
+        with pytest.raises(InvalidInput, match="action: Input should be 'edit', 'approve_text'"):
             p = await c.create_project("p")
             s = await c.add_scene(p.id, start=0, end=1)
             await c.scene_action(s.id, "delete_everything")

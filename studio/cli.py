@@ -216,7 +216,7 @@ def doctor(home: HomeOption = None) -> None:
 def main() -> None:
     """Entry point: predictable failures print what happened and what to do, no traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
     except StudioError as exc:
         typer.echo(f"studio: {exc.message}", err=True)
         if exc.hint:
@@ -233,6 +233,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,15 @@ __all__ = ["app", "main"]
 
 T = TypeVar("T")
 
-app = typer.Typer(help="studio: songs and briefs into music videos.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="studio: songs and briefs into music videos.", no_args_is_help=True, add_completion=False
+)
 engine_app = typer.Typer(help="Start, stop and inspect the engine.", no_args_is_help=True)
 app.add_typer(engine_app, name="engine")
 
-HomeOption = Annotated[Path | None, typer.Option("--home", help="studio home (default $STUDIO_HOME or ~/.studio)")]
+HomeOption = Annotated[
+    Path | None, typer.Option("--home", help="studio home (default $STUDIO_HOME or ~/.studio)")
+]
 
 PROVIDER_KEYS = {
     "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
@@ -46,14 +50,20 @@ def _echo_json(data: Any) -> None:
 
 
 @app.command()
-def new(name: str, home: HomeOption = None, brief: Annotated[str, typer.Option(help="the brief, in words")] = "") -> None:
+def new(
+    name: str,
+    home: HomeOption = None,
+    brief: Annotated[str, typer.Option(help="the brief, in words")] = "",
+) -> None:
     """Create a project."""
     project = _run(home, lambda c: c.create_project(name, brief={"text": brief}))
     typer.echo(f"created {project.name} ({project.id})")
 
 
 @app.command("list")
-def list_projects(home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_projects(
+    home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """List the projects."""
     projects = _run(home, lambda c: c.list_projects())
     if as_json:
@@ -66,7 +76,9 @@ def list_projects(home: HomeOption = None, as_json: Annotated[bool, typer.Option
 
 
 @app.command()
-def show(project: str, home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(
+    project: str, home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Show a project (by name or id): its scenes, takes, timeline and jobs."""
     snap = _run(home, lambda c: c.snapshot(project))
     if as_json:
@@ -76,16 +88,26 @@ def show(project: str, home: HomeOption = None, as_json: Annotated[bool, typer.O
     typer.echo(f"{p.name} ({p.id})")
     typer.echo(f"  brief: {p.brief.text or '-'}")
     typer.echo(f"  song: {p.audio.filename if p.audio else '-'}")
-    typer.echo(f"  scenes: {len(snap.scenes)}, takes: {len(snap.takes)}, moods: {len(snap.moods)}, jobs: {len(snap.jobs)}")
+    counts: dict[str, list[Any]] = {
+        "scenes": snap.scenes,
+        "takes": snap.takes,
+        "moods": snap.moods,
+        "jobs": snap.jobs,
+    }
+    typer.echo("  " + ", ".join(f"{name}: {len(rows)}" for name, rows in counts.items()))
     for s in snap.scenes:
-        typer.echo(f"  {s.index + 1:>3}. {s.start:7.2f}-{s.end:7.2f}s  {s.state.value:<15} {s.prompt[:50]}")
+        typer.echo(
+            f"  {s.index + 1:>3}. {s.start:7.2f}-{s.end:7.2f}s  {s.state.value:<15} {s.prompt[:50]}"
+        )
 
 
 @app.command("export")
 def export_project(project: str, file: Path, home: HomeOption = None) -> None:
     """Export a project, with its assets, to one archive file."""
     if file.exists() and file.is_dir():
-        raise StudioError(f"{file} is a folder", hint="give a file name such as night-drive.studio.zip")
+        raise StudioError(
+            f"{file} is a folder", hint="give a file name such as night-drive.studio.zip"
+        )
     out = _run(home, lambda c: c.export_project(project, file))
     typer.echo(f"exported to {out} ({out.stat().st_size:,} bytes)")
 
@@ -101,13 +123,16 @@ def import_project(file: Path, home: HomeOption = None) -> None:
 
 def _job_line(j: Any) -> str:
     bar = "#" * int(j.progress * 20)
-    return f"{j.id}  {j.kind:<18} {j.status.value:<10} [{bar:<20}] {j.progress * 100:5.1f}%  {j.stage} {j.message}"[:160]
+    head = f"{j.id}  {j.kind:<18} {j.status.value:<10} [{bar:<20}] {j.progress * 100:5.1f}%"
+    return f"{head}  {j.stage} {j.message}"[:160]
 
 
 @app.command()
 def jobs(
     home: HomeOption = None,
-    watch: Annotated[bool, typer.Option("--watch", help="follow progress until every job has ended")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="follow progress until every job has ended")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List recent jobs, or watch them."""
@@ -134,7 +159,10 @@ def jobs(
 @engine_app.command("start")
 def engine_start(
     home: HomeOption = None,
-    tcp: Annotated[int | None, typer.Option(help="serve on 127.0.0.1:PORT with a token instead of a Unix socket")] = None,
+    tcp: Annotated[
+        int | None,
+        typer.Option(help="serve on 127.0.0.1:PORT with a token instead of a Unix socket"),
+    ] = None,
     foreground: Annotated[bool, typer.Option(help="run here instead of in the background")] = False,
 ) -> None:
     """Start the engine (clients also start it on first use)."""
@@ -156,7 +184,9 @@ def engine_stop(home: HomeOption = None) -> None:
 
 
 @engine_app.command("status")
-def engine_status(home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def engine_status(
+    home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Say whether the engine runs, where, and what it is doing."""
     h = Home.resolve(home)
     info = find_engine(h)
@@ -170,7 +200,8 @@ def engine_status(home: HomeOption = None, as_json: Annotated[bool, typer.Option
     if as_json:
         _echo_json({"running": True, "home": str(h.root), "address": info.address} | health)
         return
-    typer.echo(f"engine running, pid {info.pid}, at {info.address}, {health['jobs_running']} job(s) running")
+    running = health["jobs_running"]
+    typer.echo(f"engine running, pid {info.pid}, at {info.address}, {running} job(s) running")
 
 
 @app.command()
@@ -189,7 +220,13 @@ def doctor(home: HomeOption = None) -> None:
         info = ffmpeg_info()
         line(True, f"ffmpeg: {info.path}")
         line(True, f"        {info.version}")
-        for need, where in (("libx264", info.encoders), ("aac", info.encoders), ("libvpx-vp9", info.encoders), ("libopus", info.encoders), ("subtitles", info.filters)):
+        for need, where in (
+            ("libx264", info.encoders),
+            ("aac", info.encoders),
+            ("libvpx-vp9", info.encoders),
+            ("libopus", info.encoders),
+            ("subtitles", info.filters),
+        ):
             line(need in where, f"        {need}")
     except StudioError as exc:
         line(False, f"ffmpeg: {exc}")
@@ -207,7 +244,11 @@ def doctor(home: HomeOption = None) -> None:
             line(False, f"engine: cannot start: {exc}")
     for provider, names in PROVIDER_KEYS.items():
         found = [n for n in names if os.environ.get(n)]
-        state = f"key set ({', '.join(found)})" if found else "no key: the offline provider does this stage"
+        state = (
+            f"key set ({', '.join(found)})"
+            if found
+            else "no key: the offline provider does this stage"
+        )
         typer.echo(f"     provider {provider}: {state}")
     if not ok:
         raise typer.Exit(1)

@@ -23,9 +23,17 @@ def cli_home(home: Home) -> Iterator[Home]:
     stop_engine(home)
 
 
-def studio(home: Home, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def studio(
+    home: Home, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = os.environ | {"STUDIO_HOME": str(home.root)} | (env or {})
-    return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True, env=full_env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "studio.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
 
 
 def test_new_list_show(cli_home: Home) -> None:
@@ -60,7 +68,10 @@ def test_export_import_round_trip(cli_home: Home, tmp_path: Path) -> None:
     try:
         imported = studio(other, "import", str(archive))
         assert imported.returncode == 0, imported.stderr
-        assert json.loads(studio(other, "show", "café ☕", "--json").stdout)["project"]["name"] == "Café ☕"
+        assert (
+            json.loads(studio(other, "show", "café ☕", "--json").stdout)["project"]["name"]
+            == "Café ☕"
+        )
         corrupt = tmp_path / "corrupt.zip"
         corrupt.write_bytes(archive.read_bytes()[:100])
         refused = studio(other, "import", str(corrupt))
@@ -83,10 +94,16 @@ def test_engine_commands(cli_home: Home) -> None:
 
 
 def test_doctor_names_keys_but_never_prints_them(cli_home: Home) -> None:
-    done = studio(cli_home, "doctor", env={"GEMINI_API_KEY": FAKE_KEY, "REPLICATE_API_TOKEN": FAKE_KEY})
+    done = studio(
+        cli_home, "doctor", env={"GEMINI_API_KEY": FAKE_KEY, "REPLICATE_API_TOKEN": FAKE_KEY}
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok   ffmpeg:" in done.stdout and "libx264" in done.stdout
     assert "provider gemini: key set (GEMINI_API_KEY)" in done.stdout
     assert "provider modal: no key" in done.stdout
     assert FAKE_KEY not in done.stdout + done.stderr
-    assert FAKE_KEY not in "".join(p.read_text(errors="replace") for p in cli_home.root.glob("*") if p.is_file() and p.suffix != ".duckdb")
+    assert FAKE_KEY not in "".join(
+        p.read_text(errors="replace")
+        for p in cli_home.root.glob("*")
+        if p.is_file() and p.suffix != ".duckdb"
+    )

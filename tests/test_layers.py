@@ -13,7 +13,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "studio"
 LAYER_ORDER = ["model", "store", "providers", "audio", "render", "agents", "jobs", "engine", "ui"]
 AI_SDKS = {"google", "replicate", "modal"}
-IO_MODULES = {"duckdb", "httpx", "subprocess", "socket", "fastapi", "uvicorn", "os", "pathlib", "shutil", "tempfile", "asyncio"}
+IO_MODULES = {
+    "duckdb",
+    "httpx",
+    "subprocess",
+    "socket",
+    "fastapi",
+    "uvicorn",
+    "os",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "asyncio",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -32,17 +44,29 @@ def _modules() -> list[tuple[str, Path]]:
 
 
 def test_only_the_store_imports_duckdb() -> None:
-    offenders = [str(p) for layer, p in _modules() if layer != "store" and any(i.split(".")[0] == "duckdb" for i in _imports(p))]
+    offenders = [
+        str(p)
+        for layer, p in _modules()
+        if layer != "store" and any(i.split(".")[0] == "duckdb" for i in _imports(p))
+    ]
     assert offenders == []
 
 
 def test_only_providers_import_an_ai_sdk() -> None:
-    offenders = [str(p) for layer, p in _modules() if layer != "providers" and any(i.split(".")[0] in AI_SDKS for i in _imports(p))]
+    offenders = [
+        str(p)
+        for layer, p in _modules()
+        if layer != "providers" and any(i.split(".")[0] in AI_SDKS for i in _imports(p))
+    ]
     assert offenders == []
 
 
 def test_the_model_imports_no_io() -> None:
-    offenders = {str(p): sorted(i for i in _imports(p) if i.split(".")[0] in IO_MODULES) for layer, p in _modules() if layer == "model"}
+    offenders = {
+        str(p): sorted(i for i in _imports(p) if i.split(".")[0] in IO_MODULES)
+        for layer, p in _modules()
+        if layer == "model"
+    }
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
@@ -61,14 +85,31 @@ def test_imports_point_down() -> None:
 
 
 def test_only_render_builds_ffmpeg_command_lines() -> None:
-    offenders = [str(p) for layer, p in _modules() if layer != "render" and '"-c:v"' in p.read_text()]
+    offenders = [
+        str(p) for layer, p in _modules() if layer != "render" and '"-c:v"' in p.read_text()
+    ]
     assert offenders == []
 
 
-@pytest.mark.parametrize("package", ["studio", "studio.errors", "studio.model", "studio.store", "studio.jobs", "studio.render", "studio.engine"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "studio",
+        "studio.errors",
+        "studio.model",
+        "studio.store",
+        "studio.jobs",
+        "studio.render",
+        "studio.engine",
+    ],
+)
 def test_public_surface_is_all(package: str) -> None:
     module = importlib.import_module(package)
-    public = {n for n in vars(module) if not n.startswith("_") and not isinstance(vars(module)[n], type(importlib))}
+    public = {
+        n
+        for n in vars(module)
+        if not n.startswith("_") and not isinstance(vars(module)[n], type(importlib))
+    }
     if package == "studio.errors":  # a module of classes: everything public is listed
         public = {n for n in public if n not in {"annotations", "Any", "ClassVar"}}
     assert set(module.__all__) <= set(vars(module))

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import studio
+from studio.engine._events import EventBus
 from studio.errors import InvalidInput, NotFound, PayloadTooLarge, StudioError, Unauthorized
 from studio.jobs import JobRunner
 from studio.model import (
@@ -32,7 +33,6 @@ from studio.model import (
     Comment,
     CommentKind,
     Concept,
-    Job,
     JobStatus,
     Mood,
     OwnerKind,
@@ -52,7 +52,6 @@ from studio.model import (
     utcnow,
 )
 from studio.store import AssetStore, StoreWorker, Tx, check_sha256, read_archive, restore, snapshot
-from studio.engine._events import EventBus
 
 __all__ = ["EngineState", "create_app"]
 
@@ -98,10 +97,13 @@ class _Guard:
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"")
         if not hmac.compare_digest(auth, b"Bearer " + self.token):
-            await _send_error(send, Unauthorized(
-                "the engine token is missing or wrong",
-                hint="clients read it from engine.json in the studio home",
-            ))
+            await _send_error(
+                send,
+                Unauthorized(
+                    "the engine token is missing or wrong",
+                    hint="clients read it from engine.json in the studio home",
+                ),
+            )
             return
         limit = self.max_upload if scope["path"] in _UPLOAD_PATHS else MAX_JSON_BODY
         declared = headers.get(b"content-length")
@@ -131,7 +133,13 @@ def _too_large(size: int, limit: int) -> PayloadTooLarge:
 
 async def _send_error(send: Send, exc: StudioError) -> None:
     response = _error_response(exc)
-    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": response.raw_headers,
+        }
+    )
     await send({"type": "http.response.body", "body": response.body})
 
 
@@ -245,16 +253,22 @@ def create_app(state: EngineState) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            error: StudioError = NotFound(f"no such API route: {request.method} {request.url.path}", hint="see /openapi.json")
+            error: StudioError = NotFound(
+                f"no such API route: {request.method} {request.url.path}", hint="see /openapi.json"
+            )
         else:
-            error = InvalidInput(f"{request.method} {request.url.path}: {exc.detail}", hint="see /openapi.json")
+            error = InvalidInput(
+                f"{request.method} {request.url.path}: {exc.detail}", hint="see /openapi.json"
+            )
         response = _error_response(error)
         response.status_code = exc.status_code
         return response
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error_response(InvalidInput(_validation_message(list(exc.errors())), hint="see /openapi.json"))
+        return _error_response(
+            InvalidInput(_validation_message(list(exc.errors())), hint="see /openapi.json")
+        )
 
     @app.exception_handler(ValidationError)
     async def _model_invalid(request: Request, exc: ValidationError) -> JSONResponse:
@@ -263,7 +277,9 @@ def create_app(state: EngineState) -> FastAPI:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error_response(StudioError(f"internal error: {type(exc).__name__}", hint="see engine.log"))
+        return _error_response(
+            StudioError(f"internal error: {type(exc).__name__}", hint="see engine.log")
+        )
 
     app.include_router(_routes(state))
     app.add_middleware(_Guard, token=state.token, max_upload=state.max_upload)
@@ -345,7 +361,9 @@ def _routes(state: EngineState) -> APIRouter:
                 other = tx.projects.by_name(changes["name"])
                 if other is not None and other.id != current.id:
                     raise InvalidInput(f"a project named {changes['name']!r} exists already")
-            updated = Project.model_validate(current.model_dump() | changes | {"updated_at": utcnow()})
+            updated = Project.model_validate(
+                current.model_dump() | changes | {"updated_at": utcnow()}
+            )
             return tx.projects.replace(updated)
 
         data, fresh = await write(request, op)
@@ -373,7 +391,9 @@ def _routes(state: EngineState) -> APIRouter:
     @r.post("/projects/{ref}/export", status_code=202)
     async def export_project(ref: str) -> dict[str, Any]:
         project = await store.read(lambda tx: tx.projects.resolve(ref))
-        job = await state.runner.submit("project.export", {"project_id": project.id}, project_id=project.id, force=True)
+        job = await state.runner.submit(
+            "project.export", {"project_id": project.id}, project_id=project.id, force=True
+        )
         return job.model_dump(mode="json")
 
     @r.post("/projects/import", status_code=201)
@@ -385,7 +405,9 @@ def _routes(state: EngineState) -> APIRouter:
             with os.fdopen(fd, "wb") as handle:
                 async for chunk in request.stream():
                     handle.write(chunk)
-            snap = await asyncio.to_thread(read_archive, tmp, state.assets, max_bytes=state.max_upload)
+            snap = await asyncio.to_thread(
+                read_archive, tmp, state.assets, max_bytes=state.max_upload
+            )
         finally:
             tmp.unlink(missing_ok=True)
         project = await store.write(lambda tx: restore(tx, snap))
@@ -394,15 +416,22 @@ def _routes(state: EngineState) -> APIRouter:
 
     # -- creative documents: concepts, moods, characters (one route pair serves all three)
 
-    def documents(path: str, repo: str, model: type[Concept | Mood | Character], event: str) -> None:
+    def documents(
+        path: str, repo: str, model: type[Concept | Mood | Character], event: str
+    ) -> None:
         async def list_docs(ref: str) -> list[dict[str, Any]]:
             pid = project_id(ref)
-            items = await store.read(lambda tx: (tx.projects.get(pid), getattr(tx, repo).list(pid))[1])
+            items = await store.read(
+                lambda tx: (tx.projects.get(pid), getattr(tx, repo).list(pid))[1]
+            )
             return [i.model_dump(mode="json") for i in items]
 
         async def create_doc(ref: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
             pid = project_id(ref)
-            item = model.model_validate({k: v for k, v in body.items() if k not in ("id", "created_at")} | {"project_id": pid})
+            item = model.model_validate(
+                {k: v for k, v in body.items() if k not in ("id", "created_at")}
+                | {"project_id": pid}
+            )
 
             def op(tx: Tx) -> Any:
                 tx.projects.get(pid)
@@ -413,8 +442,16 @@ def _routes(state: EngineState) -> APIRouter:
                 state.publish(event, data, pid)
             return data  # type: ignore[no-any-return]
 
-        r.add_api_route(f"/projects/{{ref}}/{path}", list_docs, methods=["GET"], name=f"list_{path}")
-        r.add_api_route(f"/projects/{{ref}}/{path}", create_doc, methods=["POST"], status_code=201, name=f"create_{path}")
+        r.add_api_route(
+            f"/projects/{{ref}}/{path}", list_docs, methods=["GET"], name=f"list_{path}"
+        )
+        r.add_api_route(
+            f"/projects/{{ref}}/{path}",
+            create_doc,
+            methods=["POST"],
+            status_code=201,
+            name=f"create_{path}",
+        )
 
     documents("concepts", "concepts", Concept, "concept.created")
     documents("moods", "moods", Mood, "mood.created")
@@ -471,7 +508,9 @@ def _routes(state: EngineState) -> APIRouter:
 
         def op(tx: Tx) -> list[dict[str, Any]]:
             scene = tx.scenes.get(sid)
-            return [t.model_dump(mode="json") | {"stale": scene.is_stale(t)} for t in tx.takes.of(sid)]
+            return [
+                t.model_dump(mode="json") | {"stale": scene.is_stale(t)} for t in tx.takes.of(sid)
+            ]
 
         return await store.read(op)
 
@@ -482,7 +521,7 @@ def _routes(state: EngineState) -> APIRouter:
             check_sha256(body.asset_sha256)
 
         def op(tx: Tx) -> dict[str, Any]:
-            owners = {
+            owners: dict[OwnerKind, Any] = {
                 OwnerKind.SCENE: tx.scenes,
                 OwnerKind.MOOD: tx.moods,
                 OwnerKind.CHARACTER: tx.characters,
@@ -491,15 +530,25 @@ def _routes(state: EngineState) -> APIRouter:
             owner = owners[body.owner_kind].get(body.owner_id)
             pid = owner.id if isinstance(owner, Project) else owner.project_id
             if body.asset_sha256 is not None and tx.assets.get(body.asset_sha256) is None:
-                raise NotFound(f"asset {body.asset_sha256} was never uploaded", hint="upload it to /v1/assets first")
+                raise NotFound(
+                    f"asset {body.asset_sha256} was never uploaded",
+                    hint="upload it to /v1/assets first",
+                )
             take = tx.takes.add(
                 Take(project_id=pid, fingerprint=fingerprint(body.inputs), **body.model_dump())
             )
             scene = None
             if isinstance(owner, Scene) and take.status is TakeStatus.READY:
-                action = SceneAction.ADD_IMAGE if take.kind is TakeKind.IMAGE else SceneAction.ADD_CLIP
-                scene = tx.scenes.save(owner.apply(action, take=take), expected_revision=owner.revision)
-            return {"take": take.model_dump(mode="json"), "scene": scene.model_dump(mode="json") if scene else None}
+                action = (
+                    SceneAction.ADD_IMAGE if take.kind is TakeKind.IMAGE else SceneAction.ADD_CLIP
+                )
+                scene = tx.scenes.save(
+                    owner.apply(action, take=take), expected_revision=owner.revision
+                )
+            return {
+                "take": take.model_dump(mode="json"),
+                "scene": scene.model_dump(mode="json") if scene else None,
+            }
 
         data, fresh = await write(request, op)
         if fresh:
@@ -524,7 +573,10 @@ def _routes(state: EngineState) -> APIRouter:
             tx.projects.get(pid)
             found = tx.timelines.of_project(pid)
             if found is None:
-                raise NotFound("the project has no timeline yet", hint="put one, or build it from the storyboard")
+                raise NotFound(
+                    "the project has no timeline yet",
+                    hint="put one, or build it from the storyboard",
+                )
             return found
 
         return (await store.read(op)).model_dump(mode="json")
@@ -551,7 +603,9 @@ def _routes(state: EngineState) -> APIRouter:
 
         def op(tx: Tx) -> list[Comment]:
             tx.projects.get(pid)
-            return tx.comments.on(check_id(target, "target id")) if target else tx.comments.list(pid)
+            return (
+                tx.comments.on(check_id(target, "target id")) if target else tx.comments.list(pid)
+            )
 
         return [c.model_dump(mode="json") for c in await store.read(op)]
 
@@ -573,13 +627,19 @@ def _routes(state: EngineState) -> APIRouter:
     # -- jobs
 
     @r.get("/jobs")
-    async def list_jobs(status: str | None = None, project: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    async def list_jobs(
+        status: str | None = None, project: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         try:
             wanted = [JobStatus(s) for s in status.split(",")] if status else None
         except ValueError as exc:
-            raise InvalidInput(f"unknown job status in {status!r}", hint=f"use {', '.join(JobStatus)}") from exc
+            raise InvalidInput(
+                f"unknown job status in {status!r}", hint=f"use {', '.join(JobStatus)}"
+            ) from exc
         pid = project_id(project) if project else None
-        jobs = await store.read(lambda tx: tx.jobs.query(status=wanted, project_id=pid, limit=min(max(limit, 1), 1000)))
+        jobs = await store.read(
+            lambda tx: tx.jobs.query(status=wanted, project_id=pid, limit=min(max(limit, 1), 1000))
+        )
         return [j.model_dump(mode="json") for j in jobs]
 
     @r.post("/jobs", status_code=202)
@@ -605,9 +665,13 @@ def _routes(state: EngineState) -> APIRouter:
 
     @r.post("/assets", status_code=201)
     async def upload_asset(request: Request) -> dict[str, Any]:
-        media_type = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        media_type = (
+            request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        )
         if not re.fullmatch(_MEDIA_TYPE, media_type):
-            raise InvalidInput(f"{media_type[:80]!r} is not a media type", hint="send e.g. Content-Type: image/png")
+            raise InvalidInput(
+                f"{media_type[:80]!r} is not a media type", hint="send e.g. Content-Type: image/png"
+            )
         sha, size = await state.assets.put_stream(request.stream(), limit=state.max_upload)
         await store.write(lambda tx: tx.assets.add(sha, size, media_type))
         return {"sha256": sha, "size": size, "media_type": media_type}
@@ -633,7 +697,9 @@ def _routes(state: EngineState) -> APIRouter:
                 yield b": keepalive\n\n" if event is None else event.sse()
 
         return StreamingResponse(
-            stream(), media_type="text/event-stream", headers={"cache-control": "no-cache", "x-accel-buffering": "no"}
+            stream(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
     return r

@@ -48,7 +48,13 @@ __all__ = ["Client"]
 
 M = TypeVar("M", bound=BaseModel)
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
-_BROKEN_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadTimeout, httpx.WriteTimeout)
+_BROKEN_ERRORS = (
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+)
 
 
 class Client:
@@ -80,7 +86,7 @@ class Client:
             await self._http.aclose()
             self._http = None
 
-    # ---- connection -----------------------------------------------------------------------------
+    # ---- connection ------------------------------------------------------------------------------
 
     async def _connection(self) -> httpx.AsyncClient:
         if self._http is not None:
@@ -98,9 +104,13 @@ class Client:
                     )
         if info.socket:
             transport = httpx.AsyncHTTPTransport(uds=info.socket)
-            self._http = httpx.AsyncClient(transport=transport, base_url="http://studio", timeout=self.timeout)
+            self._http = httpx.AsyncClient(
+                transport=transport, base_url="http://studio", timeout=self.timeout
+            )
         else:
-            self._http = httpx.AsyncClient(base_url=f"http://{info.host}:{info.port}", timeout=self.timeout)
+            self._http = httpx.AsyncClient(
+                base_url=f"http://{info.host}:{info.port}", timeout=self.timeout
+            )
         self._token = info.token
         return self._http
 
@@ -126,7 +136,9 @@ class Client:
             http = await self._connection()
             sent_headers["authorization"] = f"Bearer {self._token}"
             try:
-                reply = await http.request(method, path, json=json, params=params, content=content, headers=sent_headers)
+                reply = await http.request(
+                    method, path, json=json, params=params, content=content, headers=sent_headers
+                )
             except _CONNECT_ERRORS as exc:
                 await self._reset()
                 if attempt == 0 and self._fixed is None:
@@ -139,16 +151,18 @@ class Client:
                 await self._reset()
                 raise EngineUnavailable(
                     f"the engine stopped answering {method} {path}",
-                    hint="it may have been restarted; try again (writes sent with an idempotency key "
-                    "are safe to repeat)",
+                    hint="it may have been restarted; try again (writes sent with an "
+                    "idempotency key are safe to repeat)",
                 ) from exc
             if reply.status_code == 401 and attempt == 0 and self._fixed is None:
                 await self._reset()  # a new engine, a new token
                 continue
             return _decode(reply)
-        raise EngineUnavailable("the engine refused the token twice", hint="restart it: `studio engine stop`")
+        raise EngineUnavailable(
+            "the engine refused the token twice", hint="restart it: `studio engine stop`"
+        )
 
-    # ---- projects ---------------------------------------------------------------------------------
+    # ---- projects --------------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
         return await self.request("GET", "/v1/health")  # type: ignore[no-any-return]
@@ -156,51 +170,85 @@ class Client:
     async def list_projects(self) -> list[Project]:
         return _models(Project, await self.request("GET", "/v1/projects"))
 
-    async def create_project(self, name: str, *, brief: dict[str, Any] | None = None, budget_usd: float | None = None, idempotency_key: str | None = None) -> Project:
+    async def create_project(
+        self,
+        name: str,
+        *,
+        brief: dict[str, Any] | None = None,
+        budget_usd: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Project:
         body = {"name": name, "brief": brief or {}, "budget_usd": budget_usd}
-        return Project.model_validate(await self.request("POST", "/v1/projects", json=body, idempotency_key=idempotency_key))
+        return Project.model_validate(
+            await self.request("POST", "/v1/projects", json=body, idempotency_key=idempotency_key)
+        )
 
     async def get_project(self, ref: str) -> Project:
         """A project by id or name."""
         return Project.model_validate(await self.request("GET", f"/v1/projects/{_seg(ref)}"))
 
     async def update_project(self, project_id: str, **changes: Any) -> Project:
-        return Project.model_validate(await self.request("PATCH", f"/v1/projects/{_seg(project_id)}", json=changes))
+        return Project.model_validate(
+            await self.request("PATCH", f"/v1/projects/{_seg(project_id)}", json=changes)
+        )
 
     async def delete_project(self, project_id: str) -> None:
         await self.request("DELETE", f"/v1/projects/{_seg(project_id)}")
 
     async def snapshot(self, ref: str) -> ProjectSnapshot:
-        return ProjectSnapshot.model_validate(await self.request("GET", f"/v1/projects/{_seg(ref)}/snapshot"))
+        return ProjectSnapshot.model_validate(
+            await self.request("GET", f"/v1/projects/{_seg(ref)}/snapshot")
+        )
 
-    # ---- creative documents -------------------------------------------------------------------------
+    # ---- creative documents ----------------------------------------------------------------------
 
     async def add_concept(self, project_id: str, **fields: Any) -> Concept:
-        return Concept.model_validate(await self.request("POST", f"/v1/projects/{_seg(project_id)}/concepts", json=fields))
+        return Concept.model_validate(
+            await self.request("POST", f"/v1/projects/{_seg(project_id)}/concepts", json=fields)
+        )
 
     async def add_mood(self, project_id: str, **fields: Any) -> Mood:
-        return Mood.model_validate(await self.request("POST", f"/v1/projects/{_seg(project_id)}/moods", json=fields))
+        return Mood.model_validate(
+            await self.request("POST", f"/v1/projects/{_seg(project_id)}/moods", json=fields)
+        )
 
     async def add_character(self, project_id: str, **fields: Any) -> Character:
-        return Character.model_validate(await self.request("POST", f"/v1/projects/{_seg(project_id)}/characters", json=fields))
+        return Character.model_validate(
+            await self.request("POST", f"/v1/projects/{_seg(project_id)}/characters", json=fields)
+        )
 
     async def moods(self, project_id: str) -> list[Mood]:
         return _models(Mood, await self.request("GET", f"/v1/projects/{_seg(project_id)}/moods"))
 
-    # ---- scenes and takes ---------------------------------------------------------------------------
+    # ---- scenes and takes ------------------------------------------------------------------------
 
     async def scenes(self, project_id: str) -> list[Scene]:
         return _models(Scene, await self.request("GET", f"/v1/projects/{_seg(project_id)}/scenes"))
 
-    async def add_scene(self, project_id: str, *, idempotency_key: str | None = None, **fields: Any) -> Scene:
-        data = await self.request("POST", f"/v1/projects/{_seg(project_id)}/scenes", json=fields, idempotency_key=idempotency_key)
+    async def add_scene(
+        self, project_id: str, *, idempotency_key: str | None = None, **fields: Any
+    ) -> Scene:
+        data = await self.request(
+            "POST",
+            f"/v1/projects/{_seg(project_id)}/scenes",
+            json=fields,
+            idempotency_key=idempotency_key,
+        )
         return Scene.model_validate(data)
 
     async def scene_action(
-        self, scene_id: str, action: str, *, take_id: str | None = None, revision: int | None = None, **changes: Any
+        self,
+        scene_id: str,
+        action: str,
+        *,
+        take_id: str | None = None,
+        revision: int | None = None,
+        **changes: Any,
     ) -> Scene:
         body = {"action": action, "take_id": take_id, "revision": revision, "changes": changes}
-        return Scene.model_validate(await self.request("POST", f"/v1/scenes/{_seg(scene_id)}/actions", json=body))
+        return Scene.model_validate(
+            await self.request("POST", f"/v1/scenes/{_seg(scene_id)}/actions", json=body)
+        )
 
     async def add_take(self, **fields: Any) -> Take:
         return Take.model_validate(await self.request("POST", "/v1/takes", json=fields))
@@ -209,14 +257,20 @@ class Client:
         """The scene's takes, each with a ``stale`` flag."""
         return await self.request("GET", f"/v1/scenes/{_seg(scene_id)}/takes")  # type: ignore[no-any-return]
 
-    # ---- timeline, comments ---------------------------------------------------------------------
+    # ---- timeline, comments ----------------------------------------------------------------------
 
     async def timeline(self, project_id: str) -> Timeline:
-        return Timeline.model_validate(await self.request("GET", f"/v1/projects/{_seg(project_id)}/timeline"))
+        return Timeline.model_validate(
+            await self.request("GET", f"/v1/projects/{_seg(project_id)}/timeline")
+        )
 
-    async def put_timeline(self, project_id: str, timeline: dict[str, Any], *, expected_revision: int | None = None) -> Timeline:
+    async def put_timeline(
+        self, project_id: str, timeline: dict[str, Any], *, expected_revision: int | None = None
+    ) -> Timeline:
         body = timeline | {"expected_revision": expected_revision}
-        return Timeline.model_validate(await self.request("PUT", f"/v1/projects/{_seg(project_id)}/timeline", json=body))
+        return Timeline.model_validate(
+            await self.request("PUT", f"/v1/projects/{_seg(project_id)}/timeline", json=body)
+        )
 
     async def add_comment(
         self,
@@ -229,24 +283,47 @@ class Client:
         kind: str = "comment",
         idempotency_key: str | None = None,
     ) -> Comment:
-        payload = {"body": body, "author": author, "target_id": target_id, "target_kind": target_kind, "kind": kind}
-        data = await self.request("POST", f"/v1/projects/{_seg(project_id)}/comments", json=payload, idempotency_key=idempotency_key)
+        payload = {
+            "body": body,
+            "author": author,
+            "target_id": target_id,
+            "target_kind": target_kind,
+            "kind": kind,
+        }
+        data = await self.request(
+            "POST",
+            f"/v1/projects/{_seg(project_id)}/comments",
+            json=payload,
+            idempotency_key=idempotency_key,
+        )
         return Comment.model_validate(data)
 
     async def comments(self, project_id: str, target_id: str | None = None) -> list[Comment]:
         params = {"target": target_id} if target_id else None
-        return _models(Comment, await self.request("GET", f"/v1/projects/{_seg(project_id)}/comments", params=params))
+        return _models(
+            Comment,
+            await self.request("GET", f"/v1/projects/{_seg(project_id)}/comments", params=params),
+        )
 
-    # ---- jobs -----------------------------------------------------------------------------------
+    # ---- jobs ------------------------------------------------------------------------------------
 
-    async def submit_job(self, kind: str, params: dict[str, Any] | None = None, *, project_id: str | None = None, force: bool = False) -> Job:
+    async def submit_job(
+        self,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        *,
+        project_id: str | None = None,
+        force: bool = False,
+    ) -> Job:
         body = {"kind": kind, "params": params or {}, "project_id": project_id, "force": force}
         return Job.model_validate(await self.request("POST", "/v1/jobs", json=body))
 
     async def job(self, job_id: str) -> Job:
         return Job.model_validate(await self.request("GET", f"/v1/jobs/{_seg(job_id)}"))
 
-    async def jobs(self, *, status: list[str] | None = None, project_id: str | None = None, limit: int = 100) -> list[Job]:
+    async def jobs(
+        self, *, status: list[str] | None = None, project_id: str | None = None, limit: int = 100
+    ) -> list[Job]:
         params: dict[str, Any] = {"limit": limit}
         if status:
             params["status"] = ",".join(status)
@@ -260,8 +337,10 @@ class Client:
     async def retry_job(self, job_id: str) -> Job:
         return Job.model_validate(await self.request("POST", f"/v1/jobs/{_seg(job_id)}/retry"))
 
-    async def wait_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.2) -> Job:
-        """Wait until the job ends; raises ``JobFailed`` or ``JobCancelled`` if it did not succeed."""
+    async def wait_job(
+        self, job_id: str, *, timeout: float | None = None, poll: float = 0.2
+    ) -> Job:
+        """Wait until the job ends; raises ``JobFailed`` or ``JobCancelled`` unless it succeeded."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
@@ -272,17 +351,24 @@ class Client:
                 raise JobCancelled(f"job {job_id} was cancelled")
             if job.status is JobStatus.FAILED:
                 err = job.error or {}
-                raise JobFailed(f"job {job_id} ({job.kind}) failed: {err.get('message', 'unknown error')}", hint=err.get("hint"))
+                raise JobFailed(
+                    f"job {job_id} ({job.kind}) failed: {err.get('message', 'unknown error')}",
+                    hint=err.get("hint"),
+                )
             if deadline is not None and loop.time() > deadline:
                 raise TimeoutError(f"job {job_id} is still {job.status.value} after {timeout} s")
             await asyncio.sleep(poll)
 
-    # ---- assets, export, import -------------------------------------------------------------------
+    # ---- assets, export, import ------------------------------------------------------------------
 
-    async def upload(self, source: Path | bytes, media_type: str = "application/octet-stream") -> str:
+    async def upload(
+        self, source: Path | bytes, media_type: str = "application/octet-stream"
+    ) -> str:
         """Store bytes or a file in the engine's asset store; returns its sha256."""
         content: Any = source if isinstance(source, bytes) else _file_chunks(Path(source))
-        data = await self.request("POST", "/v1/assets", content=content, headers={"content-type": media_type})
+        data = await self.request(
+            "POST", "/v1/assets", content=content, headers={"content-type": media_type}
+        )
         return str(data["sha256"])
 
     async def download(self, sha256: str, dest: Path) -> Path:
@@ -294,7 +380,11 @@ class Client:
         try:
             with os.fdopen(fd, "wb") as handle:
                 try:
-                    async with http.stream("GET", f"/v1/assets/{_seg(sha256)}", headers={"authorization": f"Bearer {self._token}"}) as reply:
+                    async with http.stream(
+                        "GET",
+                        f"/v1/assets/{_seg(sha256)}",
+                        headers={"authorization": f"Bearer {self._token}"},
+                    ) as reply:
                         if reply.status_code >= 400:
                             await reply.aread()
                             _decode(reply)
@@ -302,7 +392,9 @@ class Client:
                             handle.write(chunk)
                 except (*_CONNECT_ERRORS, *_BROKEN_ERRORS) as exc:
                     await self._reset()
-                    raise EngineUnavailable(f"the engine stopped while sending asset {sha256}") from exc
+                    raise EngineUnavailable(
+                        f"the engine stopped while sending asset {sha256}"
+                    ) from exc
             os.replace(tmp, dest)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -317,13 +409,18 @@ class Client:
 
     async def import_project(self, archive: Path) -> Project:
         data = await self.request(
-            "POST", "/v1/projects/import", content=_file_chunks(archive), headers={"content-type": "application/zip"}
+            "POST",
+            "/v1/projects/import",
+            content=_file_chunks(archive),
+            headers={"content-type": "application/zip"},
         )
         return Project.model_validate(data)
 
-    # ---- events -------------------------------------------------------------------------------------
+    # ---- events ----------------------------------------------------------------------------------
 
-    async def events(self, *, project_id: str | None = None, last_event_id: str | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def events(
+        self, *, project_id: str | None = None, last_event_id: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         """Change and progress events as they happen: ``{"id", "type", "project_id", "data"}``."""
         http = await self._connection()
         headers = {"authorization": f"Bearer {self._token}", "accept": "text/event-stream"}
@@ -331,7 +428,13 @@ class Client:
             headers["last-event-id"] = last_event_id
         params = {"project": project_id} if project_id else None
         try:
-            async with http.stream("GET", "/v1/events", params=params, headers=headers, timeout=httpx.Timeout(self.timeout, read=None)) as reply:
+            async with http.stream(
+                "GET",
+                "/v1/events",
+                params=params,
+                headers=headers,
+                timeout=httpx.Timeout(self.timeout, read=None),
+            ) as reply:
                 if reply.status_code >= 400:
                     await reply.aread()
                     _decode(reply)
@@ -347,13 +450,20 @@ class Client:
                         event[key] = value.removeprefix(" ")
         except (*_CONNECT_ERRORS, *_BROKEN_ERRORS) as exc:
             await self._reset()
-            raise EngineUnavailable("the engine's event stream ended", hint="subscribe again to resume") from exc
+            raise EngineUnavailable(
+                "the engine's event stream ended", hint="subscribe again to resume"
+            ) from exc
 
 
 def _seg(value: str) -> str:
     """An id or name as one path segment. Neither may hold a slash (the server would see the
     decoded slash as a path), so one is refused here with a clear error."""
-    if not isinstance(value, str) or "/" in value or "\\" in value or value.strip() in ("", ".", ".."):
+    if (
+        not isinstance(value, str)
+        or "/" in value
+        or "\\" in value
+        or value.strip() in ("", ".", "..")
+    ):
         raise InvalidInput(
             f"{str(value)[:60]!r} is not an id or a name",
             hint="ids look like 'prj_...'; names cannot contain '/' or '\\'",

@@ -33,7 +33,9 @@ class Event:
         return f"{self.epoch}-{self.seq}"
 
     def sse(self) -> bytes:
-        body = json.dumps({"type": self.type, "project_id": self.project_id, "at": self.at, "data": self.data})
+        body = json.dumps(
+            {"type": self.type, "project_id": self.project_id, "at": self.at, "data": self.data}
+        )
         return f"id: {self.id}\nevent: {self.type}\ndata: {body}\n\n".encode()
 
 
@@ -96,13 +98,13 @@ class EventBus:
                     yield event
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), keepalive)
+                    item = await asyncio.wait_for(queue.get(), keepalive)
                 except TimeoutError:
                     yield None
                     continue
-                if event is None:
+                if item is None:
                     return
-                if project_id is None or event.project_id in (None, project_id):
-                    yield event
+                if project_id is None or item.project_id in (None, project_id):
+                    yield item
         finally:
             self._subscribers.discard(queue)

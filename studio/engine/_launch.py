@@ -28,7 +28,9 @@ __all__ = ["ensure_engine", "find_engine", "ping", "spawn_engine", "stop_engine"
 def _http(info: EngineInfo, timeout: float) -> httpx.Client:
     if info.socket:
         return httpx.Client(
-            transport=httpx.HTTPTransport(uds=info.socket), base_url="http://studio", timeout=timeout
+            transport=httpx.HTTPTransport(uds=info.socket),
+            base_url="http://studio",
+            timeout=timeout,
         )
     return httpx.Client(base_url=f"http://{info.host}:{info.port}", timeout=timeout)
 
@@ -77,7 +79,11 @@ def spawn_engine(home: Home, *, tcp_port: int | None = None) -> subprocess.Popen
         args += ["--tcp", str(tcp_port)]
     with open(home.log_path, "ab") as log:
         return subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -113,7 +119,9 @@ def ensure_engine(home: Home, *, timeout: float = 60.0, tcp_port: int | None = N
                 )
             time.sleep(0.05)
         proc.terminate()
-        raise EngineUnavailable(f"the engine did not answer within {timeout:.0f} s", hint=f"see {home.log_path}")
+        raise EngineUnavailable(
+            f"the engine did not answer within {timeout:.0f} s", hint=f"see {home.log_path}"
+        )
 
 
 def stop_engine(home: Home, *, timeout: float = 20.0) -> int | None:

@@ -145,11 +145,22 @@ class EngineServer:
         if self.tcp_port is not None:
             sock = _bind_tcp("127.0.0.1", self.tcp_port)
             host, port = sock.getsockname()[:2]
-            info = EngineInfo(os.getpid(), token, host=host, port=port, version=studio.__version__, epoch=bus.epoch)
+            info = EngineInfo(
+                os.getpid(),
+                token,
+                host=host,
+                port=port,
+                version=studio.__version__,
+                epoch=bus.epoch,
+            )
         else:
             sock = _bind_unix(self.home.socket_path)
             info = EngineInfo(
-                os.getpid(), token, socket=str(self.home.socket_path), version=studio.__version__, epoch=bus.epoch
+                os.getpid(),
+                token,
+                socket=str(self.home.socket_path),
+                version=studio.__version__,
+                epoch=bus.epoch,
             )
         state = EngineState(
             store=worker,

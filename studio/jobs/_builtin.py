@@ -61,9 +61,13 @@ class TestcardHandler(JobHandler):
             ctx.stage("segments", f"segment {index + 1} of {count}")
             base = done_frames
 
-            async def encode(frames: int = frames, base: int = base, index: int = index) -> dict[str, Any]:
+            async def encode(
+                frames: int = frames, base: int = base, index: int = index
+            ) -> dict[str, Any]:
                 out = ctx.workdir / f"segment-{index:05d}.mp4.part"
-                cmd = testcard_command(out, duration=frames / p.fps, width=p.width, height=p.height, fps=p.fps)
+                cmd = testcard_command(
+                    out, duration=frames / p.fps, width=p.width, height=p.height, fps=p.fps
+                )
                 parser = ProgressParser()
 
                 def on_line(line: str) -> None:
@@ -74,7 +78,9 @@ class TestcardHandler(JobHandler):
                 try:
                     code, err = await ctx.run_process(cmd, on_line=on_line)
                     if code != 0:
-                        raise RenderError(f"ffmpeg failed on segment {index + 1}", hint=err.strip()[-300:])
+                        raise RenderError(
+                            f"ffmpeg failed on segment {index + 1}", hint=err.strip()[-300:]
+                        )
                     sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
                 finally:
                     out.unlink(missing_ok=True)
@@ -101,7 +107,10 @@ class TestcardHandler(JobHandler):
             raise RenderError("ffmpeg could not join the segments", hint=err.strip()[-300:])
         info = await asyncio.to_thread(probe, out, count_frames=True)
         tolerance = 1.0 / p.fps
-        if info.frames != frames_total or abs(info.duration - frames_total / p.fps) > tolerance + 0.05:
+        if (
+            info.frames != frames_total
+            or abs(info.duration - frames_total / p.fps) > tolerance + 0.05
+        ):
             raise RenderError(
                 f"the test card has {info.frames} frames and lasts {info.duration:.3f} s; "
                 f"expected {frames_total} frames, {frames_total / p.fps:.3f} s"

@@ -11,6 +11,7 @@ fingerprint, so they redo only what is missing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import shutil
@@ -29,7 +30,7 @@ __all__ = ["JobRunner"]
 
 log = logging.getLogger("studio.jobs")
 
-Publish = Callable[[str, dict[str, Any], str | None], None]
+Publish = Callable[[str, dict[str, Any], str | None], object]
 
 
 def backoff(attempt: int, *, base: float = 1.0, cap: float = 60.0) -> float:
@@ -89,9 +90,8 @@ class JobRunner:
         """Stop dispatching; running jobs go back to the queue to resume on the next start."""
         self._stopping = True
         self._wake.set()
-        dispatch, *others = self._loops or [None]
-        if dispatch is not None:
-            await asyncio.gather(dispatch, return_exceptions=True)  # ends after its current pass
+        dispatch, others = self._loops[:1], self._loops[1:]
+        await asyncio.gather(*dispatch, return_exceptions=True)  # ends after its current pass
         for task in list(self._tasks.values()):
             task.cancel()
         if self._tasks:
@@ -103,16 +103,27 @@ class JobRunner:
     # ---- requests ---------------------------------------------------------------------------
 
     async def submit(
-        self, kind: str, params: dict[str, Any], *, project_id: str | None = None, force: bool = False
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        project_id: str | None = None,
+        force: bool = False,
     ) -> Job:
         """Queue a job; a queued or running job with the same inputs is returned instead."""
         handler = self.handlers.get(kind)
         if handler is None:
-            raise InvalidInput(f"no job kind {kind!r}", hint=f"known kinds: {', '.join(sorted(self.handlers))}")
+            raise InvalidInput(
+                f"no job kind {kind!r}", hint=f"known kinds: {', '.join(sorted(self.handlers))}"
+            )
         checked = handler.check(dict(params))
         fp = fingerprint({"kind": kind, "params": checked, "project": project_id})
         job = Job(
-            kind=kind, params=checked, project_id=project_id, fingerprint=fp, max_attempts=handler.max_attempts
+            kind=kind,
+            params=checked,
+            project_id=project_id,
+            fingerprint=fp,
+            max_attempts=handler.max_attempts,
         )
 
         def add(tx: Tx) -> tuple[Job, bool]:
@@ -168,10 +179,8 @@ class JobRunner:
             delay = await self._dispatch_once()
             if self._stopping:
                 return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
     async def _dispatch_once(self) -> float:
         """Start what can start; returns how long to sleep before looking again."""
@@ -205,7 +214,9 @@ class JobRunner:
             if job.status is not JobStatus.QUEUED:
                 return None
             return tx.jobs.replace(
-                job.moved_to(JobStatus.RUNNING, attempts=job.attempts + 1, not_before=None, error=None)
+                job.moved_to(
+                    JobStatus.RUNNING, attempts=job.attempts + 1, not_before=None, error=None
+                )
             )
 
         job = await self.store.write(claim)
@@ -215,7 +226,11 @@ class JobRunner:
 
     def _launch(self, job: Job, handler: JobHandler) -> None:
         ctx = JobContext(
-            job, store=self.store, assets=self.assets, workdir=self.workdir / job.id, on_change=self._changed
+            job,
+            store=self.store,
+            assets=self.assets,
+            workdir=self.workdir / job.id,
+            on_change=self._changed,
         )
         self._contexts[job.id] = ctx
         self._tasks[job.id] = asyncio.create_task(self._execute(ctx, handler), name=f"job-{job.id}")
@@ -236,12 +251,21 @@ class JobRunner:
             if job.id in self._cancel_asked:
                 outcome = {"status": JobStatus.CANCELLED, "message": "cancelled"}
             else:  # the engine is stopping: resume on the next start
-                outcome = {"status": JobStatus.QUEUED, "message": "will resume when the engine starts"}
+                outcome = {
+                    "status": JobStatus.QUEUED,
+                    "message": "will resume when the engine starts",
+                }
         except StudioError as exc:
-            outcome = self._after_error(job, exc.to_payload(), exc.retryable, exc.details.get("retry_after"))
+            outcome = self._after_error(
+                job, exc.to_payload(), exc.retryable, exc.details.get("retry_after")
+            )
         except Exception as exc:
             log.exception("job %s (%s) crashed", job.id, job.kind)
-            payload = {"type": "StudioError", "message": f"{type(exc).__name__}: {exc}", "hint": "see engine.log"}
+            payload = {
+                "type": "StudioError",
+                "message": f"{type(exc).__name__}: {exc}",
+                "hint": "see engine.log",
+            }
             outcome = self._after_error(job, payload, retryable=False, retry_after=None)
         finally:
             self._tasks.pop(job.id, None)
@@ -258,7 +282,11 @@ class JobRunner:
         self, job: Job, payload: dict[str, Any], retryable: bool, retry_after: Any
     ) -> dict[str, Any]:
         if retryable and job.attempts < job.max_attempts:
-            wait = float(retry_after) if retry_after is not None else backoff(job.attempts, base=self.backoff_base)
+            wait = (
+                float(retry_after)
+                if retry_after is not None
+                else backoff(job.attempts, base=self.backoff_base)
+            )
             return {
                 "status": JobStatus.QUEUED,
                 "error": payload,
@@ -272,7 +300,11 @@ class JobRunner:
 
         def write(tx: Tx) -> Job:
             current = tx.jobs.get(job_id)
-            fields = {"stage": ctx.stage_name, "progress": ctx.fraction, "message": ctx.message} | outcome
+            fields = {
+                "stage": ctx.stage_name,
+                "progress": ctx.fraction,
+                "message": ctx.message,
+            } | outcome
             return tx.jobs.replace(current.moved_to(status, **fields))
 
         try:
@@ -288,7 +320,11 @@ class JobRunner:
             await asyncio.sleep(self.flush_interval)
             now = loop.time()
             due = set(self._dirty)
-            due |= {j for j in self._contexts if now - self._last_beat.get(j, 0) >= self.heartbeat_interval}
+            due |= {
+                j
+                for j in self._contexts
+                if now - self._last_beat.get(j, 0) >= self.heartbeat_interval
+            }
             self._dirty.clear()
             for job_id in due:
                 ctx = self._contexts.get(job_id)

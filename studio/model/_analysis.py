@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 from pydantic import Field, model_validator
@@ -64,6 +65,6 @@ class Analysis(StudioModel):
     def _beats_sorted(self) -> Analysis:
         for name in ("beats", "downbeats"):
             times = getattr(self, name)
-            if any(b < a for a, b in zip(times, times[1:], strict=False)):
+            if any(b < a for a, b in itertools.pairwise(times)):
                 raise ValueError(f"{name} must be in time order")
         return self

@@ -110,5 +110,7 @@ Name = Annotated[str, AfterValidator(_name)]
 
 def fingerprint(inputs: Any) -> str:
     """A stable hash of a JSON-able value: equal inputs give equal fingerprints, on any machine."""
-    blob = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    blob = json.dumps(
+        inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]

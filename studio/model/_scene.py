@@ -22,7 +22,7 @@ from studio.errors import IllegalTransition, InvalidInput
 from studio.model._base import StudioModel, fingerprint, new_id, utcnow
 from studio.model._take import OwnerKind, Take, TakeKind, TakeStatus
 
-__all__ = ["CameraMove", "Scene", "SceneAction", "SceneState", "TEXT_FIELDS"]
+__all__ = ["TEXT_FIELDS", "CameraMove", "Scene", "SceneAction", "SceneState"]
 
 
 class SceneState(StrEnum):
@@ -167,7 +167,9 @@ class Scene(StudioModel):
             action = SceneAction(action)
         except ValueError:
             known = ", ".join(a.value for a in SceneAction)
-            raise InvalidInput(f"unknown scene action {action!r}", hint=f"use one of: {known}")
+            raise InvalidInput(
+                f"unknown scene action {action!r}", hint=f"use one of: {known}"
+            ) from None
         allowed = _TRANSITIONS[action]
         if self.state not in allowed:
             raise IllegalTransition(

@@ -116,7 +116,9 @@ class Timeline(StudioModel):
         for n, clip in enumerate(self.clips, start=1):
             if abs(clip.start - cursor) > _TOLERANCE:
                 word = "gap" if clip.start > cursor else "overlap"
-                raise ValueError(f"clip {n} starts at {clip.start:.6f} s: a {word} after {cursor:.6f} s")
+                raise ValueError(
+                    f"clip {n} starts at {clip.start:.6f} s: a {word} after {cursor:.6f} s"
+                )
             cursor = clip.end
         if abs(cursor - self.duration) > _TOLERANCE:
             raise ValueError(f"clips end at {cursor:.6f} s but the song is {self.duration:.6f} s")

@@ -1,6 +1,12 @@
 """From timeline to ffmpeg: the only code that builds ffmpeg command lines."""
 
-from studio.render._ffmpeg import FfmpegInfo, concat_command, ffmpeg_info, ffmpeg_path, testcard_command
+from studio.render._ffmpeg import (
+    FfmpegInfo,
+    concat_command,
+    ffmpeg_info,
+    ffmpeg_path,
+    testcard_command,
+)
 from studio.render._probe import MediaInfo, ProgressParser, probe
 
 __all__ = [

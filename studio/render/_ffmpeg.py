@@ -36,7 +36,8 @@ def ffmpeg_path() -> str:
         if system:
             return system
         raise RenderError(
-            "no ffmpeg found", hint="reinstall the studio (it brings imageio-ffmpeg) or set STUDIO_FFMPEG"
+            "no ffmpeg found",
+            hint="reinstall the studio (it brings imageio-ffmpeg) or set STUDIO_FFMPEG",
         ) from exc
 
 
@@ -60,7 +61,9 @@ def ffmpeg_info() -> FfmpegInfo:
 
     def run(*args: str) -> str:
         try:
-            done = subprocess.run([exe, "-hide_banner", *args], capture_output=True, text=True, timeout=30)
+            done = subprocess.run(
+                [exe, "-hide_banner", *args], capture_output=True, text=True, timeout=30
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RenderError(f"ffmpeg at {exe} does not run: {exc}") from exc
         return done.stdout

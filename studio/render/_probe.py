@@ -3,6 +3,7 @@ the imageio-ffmpeg wheel ships no ffprobe)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from dataclasses import dataclass
@@ -30,19 +31,13 @@ class ProgressParser:
         block, self._block = self._block, {}
         out: dict[str, float | str] = {"progress": block.get("progress", "")}
         for name in ("frame", "fps"):
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 out[name] = float(block[name])
-            except (KeyError, ValueError):
-                pass
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             out["time"] = int(block["out_time_us"]) / 1e6
-        except (KeyError, ValueError):
-            pass
         speed = block.get("speed", "").rstrip("x")
-        try:
+        with contextlib.suppress(ValueError):
             out["speed"] = float(speed)
-        except ValueError:
-            pass
         return out
 
 
@@ -66,7 +61,9 @@ def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
     text = done.stderr
     duration = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", text)
     if not duration:
-        raise RenderError(f"{path.name} is not a media file ffmpeg can read", hint=text[-300:].strip())
+        raise RenderError(
+            f"{path.name} is not a media file ffmpeg can read", hint=text[-300:].strip()
+        )
     h, m, s = duration.groups()
     video = re.search(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})", text)
     audio = re.search(r"Stream #\S+.*?: Audio: (\w+)", text)

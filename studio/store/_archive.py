@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import zipfile
+from functools import partial
 from pathlib import Path
 
 from pydantic import Field, ValidationError
@@ -36,7 +37,15 @@ from studio.store._assets import CHUNK, AssetStore
 from studio.store._migrations import SCHEMA_VERSION
 from studio.store._repos import Tx
 
-__all__ = ["ARCHIVE_FORMAT", "AssetEntry", "ProjectSnapshot", "read_archive", "restore", "snapshot", "write_archive"]
+__all__ = [
+    "ARCHIVE_FORMAT",
+    "AssetEntry",
+    "ProjectSnapshot",
+    "read_archive",
+    "restore",
+    "snapshot",
+    "write_archive",
+]
 
 ARCHIVE_FORMAT = 1
 _MANIFEST = "manifest.json"
@@ -78,7 +87,17 @@ class ProjectSnapshot(StudioModel):
         return {sha for sha in found if sha}
 
 
-_ROWS = ("concepts", "moods", "characters", "scenes", "takes", "timelines", "renders", "comments", "jobs")
+_ROWS = (
+    "concepts",
+    "moods",
+    "characters",
+    "scenes",
+    "takes",
+    "timelines",
+    "renders",
+    "comments",
+    "jobs",
+)
 
 
 def snapshot(tx: Tx, project_ref: str) -> ProjectSnapshot:
@@ -92,7 +111,11 @@ def snapshot(tx: Tx, project_ref: str) -> ProjectSnapshot:
     entries = []
     for sha in sorted(snap.asset_ids()):
         row = tx.assets.get(sha)
-        entries.append(AssetEntry(**row) if row else AssetEntry(sha256=sha, size=0, media_type="application/octet-stream"))
+        entries.append(
+            AssetEntry(**row)
+            if row
+            else AssetEntry(sha256=sha, size=0, media_type="application/octet-stream")
+        )
     snap.assets = entries
     return snap
 
@@ -112,7 +135,9 @@ def write_archive(snap: ProjectSnapshot, assets: AssetStore, dest: Path) -> Path
     tmp = Path(tmp_name)
     try:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
-            zf.writestr(_MANIFEST, snap.model_dump_json(indent=1), compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr(
+                _MANIFEST, snap.model_dump_json(indent=1), compress_type=zipfile.ZIP_DEFLATED
+            )
             for entry in snap.assets:
                 zf.write(assets.path(entry.sha256), f"assets/{entry.sha256}", zipfile.ZIP_STORED)
         os.replace(tmp, dest)
@@ -172,7 +197,7 @@ def read_archive(path: Path, assets: AssetStore, *, max_bytes: int) -> ProjectSn
         for sha in sorted(wanted):
             try:
                 with zf.open(f"assets/{sha}") as handle:
-                    got, _ = assets.put_chunks(iter(lambda h=handle: h.read(CHUNK), b""))
+                    got, _ = assets.put_chunks(iter(partial(handle.read, CHUNK), b""))
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise _corrupt(path, f"asset {sha} cannot be read") from exc
             if got != sha:

@@ -15,7 +15,7 @@ from studio.store._repos import Tx
 __all__ = ["Database"]
 
 # Nothing may reach for the network: no extension is installed or auto-loaded, ever.
-_CONFIG = {
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     "threads": 1,
@@ -43,7 +43,9 @@ class Database:
                 f"the store {path} cannot be read: {exc}",
                 hint="restore it from an export (`studio import`) or move it aside",
             ) from exc
-        self.version = migrate(self._conn) if migrate_to is None else migrate(self._conn, migrate_to)
+        self.version = (
+            migrate(self._conn) if migrate_to is None else migrate(self._conn, migrate_to)
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

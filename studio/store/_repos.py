@@ -59,7 +59,9 @@ class _DocRepo(Generic[M]):
         names = ", ".join(cols)
         marks = ", ".join("?" for _ in cols)
         try:
-            self._conn.execute(f"INSERT INTO {self.table} ({names}) VALUES ({marks})", list(cols.values()))
+            self._conn.execute(
+                f"INSERT INTO {self.table} ({names}) VALUES ({marks})", list(cols.values())
+            )
         except duckdb.ConstraintException as exc:
             raise Conflict(f"{self.what} {cols['id']} exists already") from exc
         return item
@@ -78,12 +80,15 @@ class _DocRepo(Generic[M]):
     def get(self, id: str) -> M:
         item = self.find(id)
         if item is None:
-            raise NotFound(f"no {self.what} has the id {id}", hint=f"list the project's {self.table}")
+            raise NotFound(
+                f"no {self.what} has the id {id}", hint=f"list the project's {self.table}"
+            )
         return item
 
     def list(self, project_id: str) -> list[M]:
         rows = self._conn.execute(
-            f"SELECT doc FROM {self.table} WHERE project_id = ? ORDER BY {self._order}", [project_id]
+            f"SELECT doc FROM {self.table} WHERE project_id = ? ORDER BY {self._order}",
+            [project_id],
         ).fetchall()
         return [self._load(r[0]) for r in rows]
 
@@ -111,7 +116,9 @@ class ProjectRepo(_DocRepo[Project]):
 
     def insert(self, item: Project) -> Project:
         if self.by_name(item.name) is not None:
-            raise Conflict(f"a project named {item.name!r} exists already", hint="choose another name")
+            raise Conflict(
+                f"a project named {item.name!r} exists already", hint="choose another name"
+            )
         return super().insert(item)
 
     def by_name(self, name: str) -> Project | None:
@@ -124,7 +131,9 @@ class ProjectRepo(_DocRepo[Project]):
         """A project by id or by name."""
         found = self.find(ref) or self.by_name(ref)
         if found is None:
-            raise NotFound(f"no project is called or has the id {ref!r}", hint="`studio list` shows them")
+            raise NotFound(
+                f"no project is called or has the id {ref!r}", hint="`studio list` shows them"
+            )
         return found
 
     def all(self) -> list[Project]:

@@ -10,6 +10,7 @@ never takes another with it, and every write is atomic. A caller hears back only
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -46,10 +47,8 @@ def _deliver(op: _Op) -> None:
         else:
             op.future.set_result(op.result)
 
-    try:
+    with contextlib.suppress(RuntimeError):  # the caller's loop closed: nobody is waiting
         op.loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # the caller's loop is closed; nobody is waiting
-        pass
 
 
 class StoreWorker:
@@ -73,7 +72,9 @@ class StoreWorker:
 
     async def _submit(self, fn: Callable[[Tx], T], *, write: bool) -> T:
         if self._closed:
-            raise StoreError("the store is closed", hint="the engine is shutting down; retry shortly")
+            raise StoreError(
+                "the store is closed", hint="the engine is shutting down; retry shortly"
+            )
         loop = asyncio.get_running_loop()
         op = _Op(fn, write, loop, loop.create_future())
         self._queue.put(op)

@@ -26,7 +26,9 @@ async def main(home: str, project_id: str, worker: str, seconds: float, out: str
             key = f"{worker}-{n}"
             n += 1
             try:
-                comment = await client.add_comment(project_id, key, author=f"w{worker}", idempotency_key=key)
+                comment = await client.add_comment(
+                    project_id, key, author=f"w{worker}", idempotency_key=key
+                )
                 acked[key] = comment.id
             except EngineUnavailable:
                 uncertain.append(key)

@@ -24,10 +24,22 @@ pytestmark = pytest.mark.slow
 HAMMER = Path(__file__).with_name("hammer.py")
 
 
-def _hammers(home: Home, project_id: str, count: int, seconds: float, tmp: Path) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
+def _hammers(
+    home: Home, project_id: str, count: int, seconds: float, tmp: Path
+) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
     outs = [tmp / f"w{i}.json" for i in range(count)]
     procs = [
-        subprocess.Popen([sys.executable, str(HAMMER), str(home.root), project_id, str(i), str(seconds), str(out)])
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HAMMER),
+                str(home.root),
+                project_id,
+                str(i),
+                str(seconds),
+                str(out),
+            ]
+        )
         for i, out in enumerate(outs)
     ]
     return procs, outs
@@ -41,7 +53,9 @@ def _run(home: Home, coro: Any) -> Any:
     return asyncio.run(go())
 
 
-def test_eight_clients_hammering_lose_and_duplicate_nothing(home: Home, engine_process: EngineProcess, tmp_path: Path) -> None:
+def test_eight_clients_hammering_lose_and_duplicate_nothing(
+    home: Home, engine_process: EngineProcess, tmp_path: Path
+) -> None:
     engine_process.start()
     project = _run(home, lambda c: c.create_project("hammered"))
     procs, outs = _hammers(home, project.id, 8, 10.0, tmp_path)
@@ -58,7 +72,9 @@ def test_eight_clients_hammering_lose_and_duplicate_nothing(home: Home, engine_p
     assert {c.body for c in comments} == set(acked)
 
 
-def test_sigkill_mid_burst_and_mid_job_loses_nothing_acknowledged(home: Home, engine_process: EngineProcess, tmp_path: Path) -> None:
+def test_sigkill_mid_burst_and_mid_job_loses_nothing_acknowledged(
+    home: Home, engine_process: EngineProcess, tmp_path: Path
+) -> None:
     engine_process.start()
     project = _run(home, lambda c: c.create_project("crashed"))
     procs, outs = _hammers(home, project.id, 4, 10.0, tmp_path)
@@ -94,7 +110,7 @@ def test_sigkill_mid_burst_and_mid_job_loses_nothing_acknowledged(home: Home, en
         finished = await c.wait_job(job.id, timeout=180)
         return await c.comments(project.id), finished, await c.health()
 
-    comments, finished, health = _run(home, settle)
+    comments, finished, _health = _run(home, settle)
     by_body: dict[str, list[str]] = {}
     for comment in comments:
         by_body.setdefault(comment.body, []).append(comment.id)
@@ -106,22 +122,37 @@ def test_sigkill_mid_burst_and_mid_job_loses_nothing_acknowledged(home: Home, en
     assert finished.result["segments_reused"] >= 3  # the segments done before the kill
 
 
-def test_two_clients_starting_at_once_get_one_engine(home: Home, engine_process: EngineProcess) -> None:
+def test_two_clients_starting_at_once_get_one_engine(
+    home: Home, engine_process: EngineProcess
+) -> None:
     script = (
         "import sys, time; from studio.engine import Home, ensure_engine; "
         "t = float(sys.argv[2]); time.sleep(max(0, t - time.time())); "
         "print(ensure_engine(Home.resolve(sys.argv[1])).pid)"
     )
     at = str(time.time() + 1.5)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(home.root), at], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(home.root), at], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     pids = {int(p.communicate(timeout=90)[0].strip()) for p in procs}
     assert len(pids) == 1
-    engines = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and "studio.engine" in p.info["cmdline"] and str(home.root) in p.info["cmdline"]]
+    engines = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if p.info["cmdline"]
+        and "studio.engine" in p.info["cmdline"]
+        and str(home.root) in p.info["cmdline"]
+    ]
     assert [p.pid for p in engines] == list(pids)
     os.kill(pids.pop(), signal.SIGTERM)
 
 
-def test_a_dead_engine_gives_a_clear_error_and_a_restarted_one_works(home: Home, engine_process: EngineProcess) -> None:
+def test_a_dead_engine_gives_a_clear_error_and_a_restarted_one_works(
+    home: Home, engine_process: EngineProcess
+) -> None:
     engine_process.start()
 
     async def work(c: Client) -> None:
@@ -155,7 +186,9 @@ def test_a_dead_engine_gives_a_clear_error_and_a_restarted_one_works(home: Home,
     assert EngineInfo.read(home) is not None
 
 
-def test_autostart_starts_an_engine_that_outlives_the_client(home: Home, engine_process: EngineProcess) -> None:
+def test_autostart_starts_an_engine_that_outlives_the_client(
+    home: Home, engine_process: EngineProcess
+) -> None:
     async def work(c: Client) -> int:
         return int((await c.health())["pid"])
 

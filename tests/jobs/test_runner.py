@@ -112,13 +112,21 @@ class Staged(JobHandler):
 Handlers = dict[str, JobHandler]
 
 
-def run_with(tmp_path: Path, handlers: Handlers, body: Callable[[JobRunner], Awaitable[Any]]) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
+def run_with(
+    tmp_path: Path, handlers: Handlers, body: Callable[[JobRunner], Awaitable[Any]]
+) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
     events: list[tuple[str, dict[str, Any]]] = []
     worker = StoreWorker(Database(tmp_path / "s.duckdb"))
 
     async def main() -> Any:
         runner = JobRunner(
-            worker, AssetStore(tmp_path / "assets"), handlers, lambda k, d, p: events.append((k, d)), tmp_path / "work", flush_interval=0.02, backoff_base=0.01
+            worker,
+            AssetStore(tmp_path / "assets"),
+            handlers,
+            lambda k, d, p: events.append((k, d)),
+            tmp_path / "work",
+            flush_interval=0.02,
+            backoff_base=0.01,
         )
         await runner.start()
         try:
@@ -174,7 +182,12 @@ def test_a_refusal_fails_at_once_with_the_reason(tmp_path: Path) -> None:
 
     job, _ = run_with(tmp_path, {"test.refused": Refused()}, body)
     assert job.status is JobStatus.FAILED and job.attempts == 1
-    assert job.error == {"type": "ContentRejected", "message": "the provider refused", "hint": None, "details": {"reason": "safety"}}
+    assert job.error == {
+        "type": "ContentRejected",
+        "message": "the provider refused",
+        "hint": None,
+        "details": {"reason": "safety"},
+    }
 
 
 def test_cancel_kills_the_subprocess(tmp_path: Path) -> None:
@@ -182,7 +195,11 @@ def test_cancel_kills_the_subprocess(tmp_path: Path) -> None:
 
     async def body(runner: JobRunner) -> tuple[Job, int]:
         job = await runner.submit("test.sleeper", {})
-        while sleeper.pid_file is None or not sleeper.pid_file.exists() or not sleeper.pid_file.read_text():
+        while (
+            sleeper.pid_file is None
+            or not sleeper.pid_file.exists()
+            or not sleeper.pid_file.read_text()
+        ):
             await asyncio.sleep(0.01)
         pid = int(sleeper.pid_file.read_text())
         cancelled = await runner.cancel(job.id)
@@ -232,7 +249,9 @@ def test_same_inputs_are_not_queued_twice(tmp_path: Path) -> None:
 
     (a, b, c), _ = run_with(tmp_path, {"test.counting": Counting()}, body)
     assert a.id == b.id != c.id
-    assert a.fingerprint == fingerprint({"kind": "test.counting", "params": {"n": 1}, "project": None})
+    assert a.fingerprint == fingerprint(
+        {"kind": "test.counting", "params": {"n": 1}, "project": None}
+    )
 
 
 def test_a_stopped_job_resumes_and_redoes_only_missing_stages(tmp_path: Path) -> None:

@@ -35,13 +35,18 @@ def test_ids_match_their_pattern_and_sort_by_creation() -> None:
     assert a[:14] <= b[:14]
 
 
-@pytest.mark.parametrize("bad", ["../../etc/passwd", "prj_0000", "PRJ_00000000000000000000", "prj_0000000000000000000/", ""])
+@pytest.mark.parametrize(
+    "bad",
+    ["../../etc/passwd", "prj_0000", "PRJ_00000000000000000000", "prj_0000000000000000000/", ""],
+)
 def test_check_id_refuses_what_is_not_an_id(bad: str) -> None:
     with pytest.raises(InvalidInput):
         check_id(bad)
 
 
-@pytest.mark.parametrize("good", ["Night Drive", "Café ☕ 夜", "👩\u200d🎤 live", "Ünïcödé", "a", "x" * 80])
+@pytest.mark.parametrize(
+    "good", ["Night Drive", "Café ☕ 夜", "👩\u200d🎤 live", "Ünïcödé", "a", "x" * 80]
+)
 def test_names_with_real_unicode_are_fine(good: str) -> None:
     assert normalize_name(good) == good.strip()
 
@@ -102,7 +107,14 @@ def test_timeline_must_be_gap_free_and_cover_the_song() -> None:
 
 @pytest.mark.parametrize(
     ("aspect", "resolution", "size"),
-    [("16:9", 1080, (1920, 1080)), ("9:16", 1080, (1080, 1920)), ("1:1", 720, (720, 720)), ("4:5", 1080, (1080, 1350)), ("16:9", 2160, (3840, 2160)), ("16:9", 360, (640, 360))],
+    [
+        ("16:9", 1080, (1920, 1080)),
+        ("9:16", 1080, (1080, 1920)),
+        ("1:1", 720, (720, 720)),
+        ("4:5", 1080, (1080, 1350)),
+        ("16:9", 2160, (3840, 2160)),
+        ("16:9", 360, (640, 360)),
+    ],
 )
 def test_render_sizes(aspect: str, resolution: int, size: tuple[int, int]) -> None:
     settings = RenderSettings(aspect=aspect, resolution=resolution)  # type: ignore[arg-type]

@@ -7,7 +7,14 @@ from studio.model import Scene, SceneState, Take, fingerprint
 
 
 def scene(**kw: object) -> Scene:
-    return Scene(project_id="prj_00000000000000000000", index=0, start=1.0, end=3.5, prompt="a neon street", **kw)  # type: ignore[arg-type]
+    return Scene(
+        project_id="prj_00000000000000000000",
+        index=0,
+        start=1.0,
+        end=3.5,
+        prompt="a neon street",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def take(s: Scene, kind: str = "image", **kw: object) -> Take:
@@ -98,7 +105,11 @@ def test_regenerate_image_clears_the_chosen_takes() -> None:
 def test_choosing_another_image_drops_the_clip_made_from_the_old_one() -> None:
     s = scene().apply("approve_text")
     first, second = take(s), take(s)
-    s = s.apply("add_image", take=first).apply("add_image", take=second).apply("approve_image", take=first)
+    s = (
+        s.apply("add_image", take=first)
+        .apply("add_image", take=second)
+        .apply("approve_image", take=first)
+    )
     clip = take(s, "clip")
     s = s.apply("add_clip", take=clip).apply("approve_clip", take=clip)
     s = s.apply("approve_image", take=second)

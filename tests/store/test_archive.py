@@ -8,23 +8,57 @@ import pytest
 
 from studio.errors import Conflict, InvalidInput
 from studio.model import Comment, Mood, Project, Scene, Take, Timeline, TimelineClip, fingerprint
-from studio.store import AssetStore, Database, ProjectSnapshot, read_archive, restore, snapshot, write_archive
+from studio.store import (
+    AssetStore,
+    Database,
+    ProjectSnapshot,
+    read_archive,
+    restore,
+    snapshot,
+    write_archive,
+)
 
 
 def _project(db: Database, assets: AssetStore) -> ProjectSnapshot:
     image, _ = assets.put_bytes(b"\x89PNG an image")
     clip, _ = assets.put_bytes(b"an mp4 clip" * 1000)
     with db.transaction() as tx:
-        p = tx.projects.insert(Project(name="Café ☕ Nights", brief={"text": "neon, rain", "style": "noir"}))  # type: ignore[arg-type]
+        p = tx.projects.insert(
+            Project(name="Café ☕ Nights", brief={"text": "neon, rain", "style": "noir"})
+        )  # type: ignore[arg-type]
         mood = tx.moods.insert(Mood(project_id=p.id, name="Rain", palette=["#101820", "#f2aa4c"]))
-        s = tx.scenes.insert(Scene(project_id=p.id, index=0, start=0, end=2, prompt="wet street", mood_id=mood.id))
+        s = tx.scenes.insert(
+            Scene(project_id=p.id, index=0, start=0, end=2, prompt="wet street", mood_id=mood.id)
+        )
         tx.assets.add(image, 14, "image/png")
         tx.assets.add(clip, 11000, "video/mp4")
-        t = tx.takes.add(Take(project_id=p.id, owner_kind="scene", owner_id=s.id, kind="image", asset_sha256=image, fingerprint=fingerprint(s.image_inputs())))  # type: ignore[arg-type]
-        tx.takes.add(Take(project_id=p.id, owner_kind="scene", owner_id=s.id, kind="clip", asset_sha256=clip))  # type: ignore[arg-type]
+        t = tx.takes.add(
+            Take(
+                project_id=p.id,
+                owner_kind="scene",
+                owner_id=s.id,
+                kind="image",
+                asset_sha256=image,
+                fingerprint=fingerprint(s.image_inputs()),
+            )
+        )  # type: ignore[arg-type]
+        tx.takes.add(
+            Take(project_id=p.id, owner_kind="scene", owner_id=s.id, kind="clip", asset_sha256=clip)
+        )  # type: ignore[arg-type]
         tx.scenes.replace(s.apply("approve_text").apply("add_image", take=t))
-        tx.timelines.put(Timeline(project_id=p.id, duration=2, clips=[TimelineClip(scene_id=s.id, take_id=t.id, start=0, duration=2)]), expected_revision=None)
-        tx.comments.insert(Comment(project_id=p.id, target_id=s.id, target_kind="scene", author="Ana", body="lovely"))  # type: ignore[arg-type]
+        tx.timelines.put(
+            Timeline(
+                project_id=p.id,
+                duration=2,
+                clips=[TimelineClip(scene_id=s.id, take_id=t.id, start=0, duration=2)],
+            ),
+            expected_revision=None,
+        )
+        tx.comments.insert(
+            Comment(
+                project_id=p.id, target_id=s.id, target_kind="scene", author="Ana", body="lovely"
+            )
+        )  # type: ignore[arg-type]
     return snapshot(db.read(), p.id)
 
 
@@ -86,14 +120,64 @@ def _bad_archives(good: Path, tmp: Path, original: ProjectSnapshot) -> dict[str,
     return {
         "truncated": (truncated, "not a zip file or it is cut short"),
         "not a zip": (text, "not a zip file"),
-        "path traversal": (_rewrite(good, tmp / "trav.zip", lambda n, d: (f"../../{n}" if n.startswith("assets/") else n, d)), "unexpected entry '../../assets/"),
-        "extra file": (_rewrite(good, tmp / "extra.zip", lambda n, d: ("evil.py" if n == "manifest.json" else n, d)), "unexpected entry 'evil.py'"),
-        "asset swapped": (_rewrite(good, tmp / "swap.zip", lambda n, d: (n, b"other bytes" if n.startswith("assets/") else d)), "does not match its hash"),
-        "asset missing": (_rewrite(good, tmp / "miss.zip", lambda n, d: None if n.startswith("assets/") else (n, d)), "is listed but not included"),
-        "manifest invalid": (_rewrite(good, tmp / "inv.zip", _manifest_edit(lambda doc: doc["scenes"][0].update(end=-1))), "manifest is invalid at scenes.0.end"),
-        "manifest not json": (_rewrite(good, tmp / "nj.zip", lambda n, d: (n, b"{nope" if n == "manifest.json" else d)), "manifest cannot be read"),
-        "foreign row": (_rewrite(good, tmp / "for.zip", _manifest_edit(lambda doc: doc["comments"][0].update(project_id="prj_00000000000000000009"))), "belongs to another project"),
-        "unlisted asset ref": (_rewrite(good, tmp / "ref.zip", _manifest_edit(lambda doc: doc["takes"][0].update(asset_sha256=other_sha))), "does not list"),
+        "path traversal": (
+            _rewrite(
+                good,
+                tmp / "trav.zip",
+                lambda n, d: (f"../../{n}" if n.startswith("assets/") else n, d),
+            ),
+            "unexpected entry '../../assets/",
+        ),
+        "extra file": (
+            _rewrite(
+                good, tmp / "extra.zip", lambda n, d: ("evil.py" if n == "manifest.json" else n, d)
+            ),
+            "unexpected entry 'evil.py'",
+        ),
+        "asset swapped": (
+            _rewrite(
+                good,
+                tmp / "swap.zip",
+                lambda n, d: (n, b"other bytes" if n.startswith("assets/") else d),
+            ),
+            "does not match its hash",
+        ),
+        "asset missing": (
+            _rewrite(
+                good, tmp / "miss.zip", lambda n, d: None if n.startswith("assets/") else (n, d)
+            ),
+            "is listed but not included",
+        ),
+        "manifest invalid": (
+            _rewrite(
+                good, tmp / "inv.zip", _manifest_edit(lambda doc: doc["scenes"][0].update(end=-1))
+            ),
+            "manifest is invalid at scenes.0.end",
+        ),
+        "manifest not json": (
+            _rewrite(
+                good, tmp / "nj.zip", lambda n, d: (n, b"{nope" if n == "manifest.json" else d)
+            ),
+            "manifest cannot be read",
+        ),
+        "foreign row": (
+            _rewrite(
+                good,
+                tmp / "for.zip",
+                _manifest_edit(
+                    lambda doc: doc["comments"][0].update(project_id="prj_00000000000000000009")
+                ),
+            ),
+            "belongs to another project",
+        ),
+        "unlisted asset ref": (
+            _rewrite(
+                good,
+                tmp / "ref.zip",
+                _manifest_edit(lambda doc: doc["takes"][0].update(asset_sha256=other_sha)),
+            ),
+            "does not list",
+        ),
     }
 
 

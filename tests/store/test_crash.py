@@ -27,8 +27,8 @@ WRITER = textwrap.dedent(
     n = 0
     while True:
         with db.transaction() as tx:
-            c = tx.comments.insert(Comment(project_id=p.id, target_id=p.id, author="w", body=str(n)))
-            tx.comments.insert(Comment(project_id=p.id, target_id=p.id, author="w", body=f"pair {n}"))
+            for body in (str(n), f"pair {n}"):
+                tx.comments.insert(Comment(project_id=p.id, target_id=p.id, author="w", body=body))
         print(n, flush=True)   # acknowledged only after the commit returned
         n += 1
     """
@@ -38,7 +38,9 @@ WRITER = textwrap.dedent(
 @pytest.mark.slow
 def test_sigkill_mid_burst_reopens_consistent(tmp_path: Path) -> None:
     path = tmp_path / "store.duckdb"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     project_id = proc.stdout.readline().strip()
     time.sleep(1.5)

@@ -107,7 +107,12 @@ def test_a_store_from_a_newer_studio_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_store_connection_is_offline(db: Database) -> None:
-    row = db.read()._conn.execute(
-        "SELECT current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
-    ).fetchone()
+    row = (
+        db.read()
+        ._conn.execute(
+            "SELECT current_setting('autoinstall_known_extensions'), "
+            "current_setting('autoload_known_extensions')"
+        )
+        .fetchone()
+    )
     assert row == (False, False)

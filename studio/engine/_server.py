@@ -102,13 +102,20 @@ class EngineServer:
         self.info: EngineInfo | None = None
 
     def run(self) -> None:
-        asyncio.run(self.serve())
+        """Serve until stopped, on uvloop (a faster event loop) when it is installed."""
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(self.serve())
+        else:
+            uvloop.run(self.serve())
 
     async def serve(self) -> None:
         with _run_lock(self.home):
             async with self._open() as (state, sock, info):
                 config = uvicorn.Config(
                     create_app(state),
+                    http="httptools",  # the C parser: a fraction of h11's cost per request
                     log_level="warning",
                     access_log=False,
                     lifespan="off",
@@ -186,7 +193,7 @@ class EngineServer:
                 with contextlib.suppress(FileNotFoundError):
                     Path(info.socket).unlink()
             sock.close()
-            await asyncio.to_thread(worker.close)
+            worker.close()
 
     # ---- in-process mode ----------------------------------------------------------------------
 

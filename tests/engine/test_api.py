@@ -379,9 +379,11 @@ def test_export_import_between_two_homes(home: Home, engine: EngineServer, tmp_p
 def test_a_failed_job_raises_on_wait(home: Home, engine: EngineServer) -> None:
     async def work(c: Client) -> None:
         p = await c.create_project("p")
-        job = await c.submit_job("project.export", {"project_id": p.id})
         await c.delete_project(p.id)
-        with pytest.raises((JobFailed, NotFound)):
+        job = await c.submit_job("project.export", {"project_id": p.id})  # no project: fails
+        with pytest.raises(JobFailed, match="no project is called or has the id") as err:
             await c.wait_job(job.id, timeout=30)
+        assert err.value.hint == "`studio list` shows them"
+        assert (await c.job(job.id)).status.value == "failed"
 
     call(home, work)

@@ -54,7 +54,8 @@ async def demo(home: Home) -> None:
         if job.status is not JobStatus.SUCCEEDED or job.result is None:
             raise SystemExit(f"the render did not succeed: {job.error}")
         video = await studio.download(job.result["sha256"], OUT / "testcard.mp4")
-        print(f"  verified: {job.result['frames']} frames, {job.result['duration']:.2f} s -> {video}")
+        frames, seconds = job.result["frames"], job.result["duration"]
+        print(f"  verified: {frames} frames, {seconds:.2f} s -> {video}")
         archive = await studio.export_project(project.id, OUT / "demo.studio.zip")
         print(f"  exported: {archive} ({archive.stat().st_size:,} bytes)")
         print("next: `studio list`, `studio show NAME`, `studio jobs` (.venv/bin/studio)")

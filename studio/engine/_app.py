@@ -434,7 +434,6 @@ def _routes(state: EngineState) -> APIRouter:
             )
 
             def op(tx: Tx) -> Any:
-                tx.projects.get(pid)
                 return getattr(tx, repo).insert(item)
 
             data, fresh = await write(request, op)
@@ -470,7 +469,6 @@ def _routes(state: EngineState) -> APIRouter:
         pid = project_id(ref)
 
         def op(tx: Tx) -> Scene:
-            tx.projects.get(pid)
             fields = body.model_dump()
             if fields["index"] is None:
                 fields["index"] = len(tx.scenes.list(pid))
@@ -587,7 +585,6 @@ def _routes(state: EngineState) -> APIRouter:
         timeline = Timeline(project_id=pid, **body.model_dump(exclude={"expected_revision"}))
 
         def op(tx: Tx) -> Timeline:
-            tx.projects.get(pid)
             return tx.timelines.put(timeline, expected_revision=body.expected_revision)
 
         data, fresh = await write(request, op)
@@ -616,7 +613,6 @@ def _routes(state: EngineState) -> APIRouter:
         comment = Comment(project_id=pid, **(body.model_dump() | {"target_id": target}))
 
         def op(tx: Tx) -> Comment:
-            tx.projects.get(pid)
             return tx.comments.insert(comment)
 
         data, fresh = await write(request, op)

@@ -45,6 +45,21 @@ def _hammers(
     return procs, outs
 
 
+def _collect(
+    procs: list[subprocess.Popen[bytes]], outs: list[Path]
+) -> tuple[dict[str, str], list[str]]:
+    """Wait for the hammers; returns {key: comment id} acknowledged, and the keys in flight."""
+    for p in procs:
+        assert p.wait(120) == 0
+    acked: dict[str, str] = {}
+    uncertain: list[str] = []
+    for out in outs:
+        data = json.loads(out.read_text())
+        acked |= data["acked"]
+        uncertain += data["uncertain"]
+    return acked, uncertain
+
+
 def _run(home: Home, coro: Any) -> Any:
     async def go() -> Any:
         async with Client(home, autostart=False) as c:
@@ -58,14 +73,8 @@ def test_eight_clients_hammering_lose_and_duplicate_nothing(
 ) -> None:
     engine_process.start()
     project = _run(home, lambda c: c.create_project("hammered"))
-    procs, outs = _hammers(home, project.id, 8, 10.0, tmp_path)
-    for p in procs:
-        assert p.wait(120) == 0
-    acked: dict[str, str] = {}
-    for out in outs:
-        data = json.loads(out.read_text())
-        assert data["uncertain"] == []
-        acked |= data["acked"]
+    acked, uncertain = _collect(*_hammers(home, project.id, 8, 10.0, tmp_path))
+    assert uncertain == []
     comments = _run(home, lambda c: c.comments(project.id))
     assert len(acked) > 500  # a real load, not a trickle
     assert sorted(c.id for c in comments) == sorted(acked.values())  # none lost, none twice
@@ -93,14 +102,7 @@ def test_sigkill_mid_burst_and_mid_job_loses_nothing_acknowledged(
     engine_process.kill()  # SIGKILL: mid write burst and mid job
     time.sleep(0.5)
     engine_process.start()
-    for p in procs:
-        assert p.wait(120) == 0
-    acked: dict[str, str] = {}
-    uncertain: list[str] = []
-    for out in outs:
-        data = json.loads(out.read_text())
-        acked |= data["acked"]
-        uncertain += data["uncertain"]
+    acked, uncertain = _collect(procs, outs)
     assert uncertain, "the kill should have caught some writes in flight"
 
     async def settle(c: Client) -> tuple[Any, Any, Any]:

@@ -116,3 +116,20 @@ def test_the_store_connection_is_offline(db: Database) -> None:
         .fetchone()
     )
     assert row == (False, False)
+
+
+def test_rows_of_an_unknown_project_are_refused(db: Database) -> None:
+    ghost = "prj_00000000000000000000"
+    with pytest.raises(NotFound, match=f"no project has the id {ghost}"), db.transaction() as tx:
+        tx.scenes.insert(Scene(project_id=ghost, index=0, start=0, end=1))
+    with pytest.raises(NotFound), db.transaction() as tx:
+        tx.takes.add(
+            Take(
+                project_id=ghost,
+                owner_kind="scene",
+                owner_id="x",
+                kind="image",
+                asset_sha256="c" * 64,
+            )
+        )  # type: ignore[arg-type]
+    assert db.read().scenes.list(ghost) == [] and db.read().takes.list(ghost) == []

@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,7 +76,6 @@ class EngineState:
     max_upload: int = 4 << 30
     request_shutdown: Callable[[], None] = lambda: None
     started_at: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def publish(self, kind: str, item: BaseModel | dict[str, Any], project_id: str | None) -> None:
         data = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
@@ -226,12 +225,6 @@ class JobCreate(StudioModel):
     params: dict[str, Any] = Field(default_factory=dict)
     project_id: str | None = None
     force: bool = False
-
-
-class DocumentCreate(StudioModel):
-    """Body for concepts, moods and characters: their own fields, minus ids."""
-
-    fields: dict[str, Any]
 
 
 # ---- the app ----------------------------------------------------------------------------------

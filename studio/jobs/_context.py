@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from studio.errors import JobCancelled
 from studio.model import Job, fingerprint
 from studio.store import AssetStore, StoreWorker
 
@@ -94,9 +93,6 @@ class JobContext:
             raise
         err = await stderr_task
         return code, err.decode(errors="replace")[-2000:]
-
-    def cancelled(self) -> JobCancelled:
-        return JobCancelled(f"job {self.job.id} was cancelled")
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from studio.errors import InvalidInput, NotFound, StudioError
+from studio.errors import InvalidInput, StudioError
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler
 from studio.model import Job, JobStatus, fingerprint, utcnow
@@ -351,7 +351,7 @@ class JobRunner:
 
         try:
             job = await self.store.write(write)
-        except (StudioError, NotFound):
+        except StudioError:
             return
         if job is not None:
             self._emit(job, "job.progress")

@@ -387,3 +387,14 @@ def test_a_failed_job_raises_on_wait(home: Home, engine: EngineServer) -> None:
         assert (await c.job(job.id)).status.value == "failed"
 
     call(home, work)
+
+
+def test_tcp_mode_binds_loopback_and_needs_the_token(home: Home) -> None:
+    with EngineServer(home, tcp_port=0) as server:
+        info = server.info
+        assert info is not None and info.host == "127.0.0.1" and info.port and info.socket is None
+        base = f"http://127.0.0.1:{info.port}"
+        assert httpx.get(f"{base}/v1/health").status_code == 401
+        headers = {"authorization": f"Bearer {info.token}"}
+        assert httpx.get(f"{base}/v1/health", headers=headers).json()["ok"]
+        assert call(home, lambda c: c.create_project("over tcp")).name == "over tcp"

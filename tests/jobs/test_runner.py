@@ -301,3 +301,38 @@ def test_backoff_has_full_jitter_under_a_cap() -> None:
     assert all(0 <= w <= 8.0 for w in waits)
     assert max(backoff(1, base=1.0) for _ in range(200)) <= 1.0
     assert len({round(w, 6) for w in waits}) > 100
+
+
+class Quiet(JobHandler):
+    """Works for a while without reporting progress."""
+
+    kind = "test.quiet"
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        await asyncio.sleep(0.5)
+        return {}
+
+
+def test_a_running_job_beats_even_when_it_reports_nothing(tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = []
+    worker = StoreWorker(Database(tmp_path / "s.duckdb"))
+
+    async def main() -> None:
+        runner = JobRunner(
+            worker,
+            AssetStore(tmp_path / "assets"),
+            {"test.quiet": Quiet()},
+            lambda k, d, p: events.append(d),
+            tmp_path / "work",
+            flush_interval=0.02,
+            heartbeat_interval=0.1,
+        )
+        await runner.start()
+        job = await runner.submit("test.quiet", {})
+        await until_finished(runner, job.id)
+        await runner.stop()
+
+    asyncio.run(main())
+    worker.close()
+    beats = sorted({d["heartbeat_at"] for d in events if d["status"] == "running"})
+    assert len(beats) >= 4  # claimed, then about every 0.1 s for 0.5 s

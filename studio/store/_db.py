@@ -10,7 +10,7 @@ import duckdb
 
 from studio.errors import StoreError
 from studio.store._migrations import migrate
-from studio.store._repos import Tx
+from studio.store._repos import KnownProjects, Tx
 
 __all__ = ["Database"]
 
@@ -46,14 +46,16 @@ class Database:
         self.version = (
             migrate(self._conn) if migrate_to is None else migrate(self._conn, migrate_to)
         )
+        self._known = KnownProjects()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """A transaction: committed when the block ends, rolled back if it raises."""
         conn = self._conn
         conn.execute("BEGIN TRANSACTION")
+        tx = Tx(conn, self._known)
         try:
-            yield Tx(conn)
+            yield tx
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -61,10 +63,11 @@ class Database:
             conn.execute("COMMIT")
         except duckdb.Error as exc:
             raise StoreError(f"the store could not commit: {exc}") from exc
+        self._known.add(tx.created_projects)
 
     def read(self) -> Tx:
         """Repositories on the connection for reads outside a transaction."""
-        return Tx(self._conn)
+        return Tx(self._conn, self._known)
 
     def checkpoint(self) -> None:
         self._conn.execute("CHECKPOINT")

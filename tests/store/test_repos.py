@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from studio.errors import Conflict, MigrationError, NotFound
-from studio.model import Project, Scene, Take
+from studio.model import Comment, Project, Scene, Take
 from studio.store import SCHEMA_VERSION, Database
 
 
@@ -133,3 +133,27 @@ def test_rows_of_an_unknown_project_are_refused(db: Database) -> None:
             )
         )  # type: ignore[arg-type]
     assert db.read().scenes.list(ghost) == [] and db.read().takes.list(ghost) == []
+
+
+def test_a_project_created_in_a_rolled_back_transaction_is_not_known(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        p = tx.projects.insert(Project(name="never"))
+        tx.scenes.insert(Scene(project_id=p.id, index=0, start=0, end=1))  # fine inside
+        raise RuntimeError("roll back")
+    with pytest.raises(NotFound), db.transaction() as tx:
+        tx.scenes.insert(Scene(project_id=p.id, index=0, start=0, end=1))
+
+
+def test_a_write_after_a_delete_in_the_same_transaction_is_refused(db: Database) -> None:
+    with db.transaction() as tx:
+        p = tx.projects.insert(Project(name="doomed"))
+    with db.transaction() as tx:
+        tx.scenes.insert(Scene(project_id=p.id, index=0, start=0, end=1))  # p is known now
+    with pytest.raises(NotFound), db.transaction() as tx:
+        tx.delete_project(p.id)
+        tx.comments.insert(Comment(project_id=p.id, target_id=p.id, author="a", body="orphan"))
+    with db.transaction() as tx:  # the delete itself, alone, goes through
+        tx.delete_project(p.id)
+    with pytest.raises(NotFound), db.transaction() as tx:
+        tx.comments.insert(Comment(project_id=p.id, target_id=p.id, author="a", body="orphan"))
+    assert db.read().comments.list(p.id) == []

@@ -306,6 +306,15 @@ def _routes(state: EngineState) -> APIRouter:
     def project_id(ref: str) -> str:
         return check_id(ref, "project id")
 
+    def rows_of(pid: str, rows: Callable[[Tx], list[T]]) -> Callable[[Tx], list[T]]:
+        """Read a project's rows; an unknown project is NotFound, not an empty list."""
+
+        def op(tx: Tx) -> list[T]:
+            tx.projects.get(pid)
+            return rows(tx)
+
+        return op
+
     # -- health and lifecycle
 
     @r.get("/health")
@@ -414,9 +423,7 @@ def _routes(state: EngineState) -> APIRouter:
     ) -> None:
         async def list_docs(ref: str) -> list[dict[str, Any]]:
             pid = project_id(ref)
-            items = await store.read(
-                lambda tx: (tx.projects.get(pid), getattr(tx, repo).list(pid))[1]
-            )
+            items = await store.read(rows_of(pid, lambda tx: getattr(tx, repo).list(pid)))
             return [i.model_dump(mode="json") for i in items]
 
         async def create_doc(ref: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
@@ -454,7 +461,7 @@ def _routes(state: EngineState) -> APIRouter:
     @r.get("/projects/{ref}/scenes")
     async def list_scenes(ref: str) -> list[dict[str, Any]]:
         pid = project_id(ref)
-        scenes = await store.read(lambda tx: (tx.projects.get(pid), tx.scenes.list(pid))[1])
+        scenes = await store.read(rows_of(pid, lambda tx: tx.scenes.list(pid)))
         return [s.model_dump(mode="json") for s in scenes]
 
     @r.post("/projects/{ref}/scenes", status_code=201)
@@ -590,14 +597,12 @@ def _routes(state: EngineState) -> APIRouter:
     @r.get("/projects/{ref}/comments")
     async def list_comments(ref: str, target: str | None = None) -> list[dict[str, Any]]:
         pid = project_id(ref)
+        wanted = check_id(target, "target id") if target else None
 
-        def op(tx: Tx) -> list[Comment]:
-            tx.projects.get(pid)
-            return (
-                tx.comments.on(check_id(target, "target id")) if target else tx.comments.list(pid)
-            )
+        def comments(tx: Tx) -> list[Comment]:
+            return tx.comments.on(pid, wanted) if wanted else tx.comments.list(pid)
 
-        return [c.model_dump(mode="json") for c in await store.read(op)]
+        return [c.model_dump(mode="json") for c in await store.read(rows_of(pid, comments))]
 
     @r.post("/projects/{ref}/comments", status_code=201)
     async def add_comment(ref: str, body: CommentCreate, request: Request) -> dict[str, Any]:

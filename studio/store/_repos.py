@@ -259,9 +259,12 @@ class CommentRepo(_DocRepo[Comment]):
     def _columns(self, item: Comment) -> dict[str, Any]:
         return super()._columns(item) | {"target_id": item.target_id}
 
-    def on(self, target_id: str) -> list[Comment]:
+    def on(self, project_id: str, target_id: str) -> list[Comment]:
+        """Comments on one scene, take or render of the project (never another project's)."""
         rows = self._conn.execute(
-            "SELECT doc FROM comments WHERE target_id = ? ORDER BY created_at, id", [target_id]
+            "SELECT doc FROM comments WHERE project_id = ? AND target_id = ? "
+            "ORDER BY created_at, id",
+            [project_id, target_id],
         ).fetchall()
         return [self._load(r[0]) for r in rows]
 

@@ -208,6 +208,19 @@ def test_assets_round_trip(home: Home, engine: EngineServer) -> None:
     assert call(home, work) == data
 
 
+def test_comments_are_read_within_their_project_only(home: Home, engine: EngineServer) -> None:
+    async def work(c: Client) -> None:
+        mine, theirs = await c.create_project("mine"), await c.create_project("theirs")
+        scene = await c.add_scene(theirs.id, start=0, end=1)
+        await c.add_comment(
+            theirs.id, "their secret", author="Bo", target_id=scene.id, target_kind="scene"
+        )
+        assert [x.body for x in await c.comments(theirs.id, scene.id)] == ["their secret"]
+        assert await c.comments(mine.id, scene.id) == []  # guessing another project's id
+
+    call(home, work)
+
+
 def test_idempotent_writes_happen_once(home: Home, engine: EngineServer) -> None:
     async def work(c: Client) -> None:
         p = await c.create_project("p")

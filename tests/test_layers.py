@@ -101,6 +101,7 @@ def test_only_render_builds_ffmpeg_command_lines() -> None:
         "studio.jobs",
         "studio.render",
         "studio.engine",
+        "studio.audio",
     ],
 )
 def test_public_surface_is_all(package: str) -> None:

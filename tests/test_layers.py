@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "studio"
-LAYER_ORDER = ["model", "store", "providers", "audio", "render", "agents", "jobs", "engine", "ui"]
+LAYER_ORDER = ["model", "store", "providers", "render", "audio", "agents", "jobs", "engine", "ui"]
 AI_SDKS = {"google", "replicate", "modal"}
 IO_MODULES = {
     "duckdb",

@@ -3,6 +3,7 @@
 from studio.render._ffmpeg import (
     FfmpegInfo,
     concat_command,
+    decode_audio_command,
     ffmpeg_info,
     ffmpeg_path,
     testcard_command,
@@ -14,6 +15,7 @@ __all__ = [
     "MediaInfo",
     "ProgressParser",
     "concat_command",
+    "decode_audio_command",
     "ffmpeg_info",
     "ffmpeg_path",
     "probe",

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from studio.errors import RenderError
 
-__all__ = ["FfmpegInfo", "concat_command", "ffmpeg_info", "ffmpeg_path", "testcard_command"]
+__all__ = [
+    "FfmpegInfo",
+    "concat_command",
+    "decode_audio_command",
+    "ffmpeg_info",
+    "ffmpeg_path",
+    "testcard_command",
+]
 
 
 def ffmpeg_path() -> str:
@@ -93,4 +100,15 @@ def concat_command(list_file: Path, out: Path) -> list[str]:
         "-progress", "pipe:1", "-nostats",
         "-f", "concat", "-safe", "0", "-i", str(list_file),
         "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+def decode_audio_command(source: Path, *, sample_rate: int | None = None) -> list[str]:
+    """Decode the first audio stream of any file ffmpeg reads (a video's too) to 32-bit float
+    PCM on stdout, interleaved, at the file's own rate unless ``sample_rate`` is given."""
+    rate = ["-ar", str(sample_rate)] if sample_rate else []
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-i", str(source), "-map", "0:a:0", "-vn", *rate,
+        "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
     ]  # fmt: skip

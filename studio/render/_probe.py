@@ -49,6 +49,8 @@ class MediaInfo:
     height: int | None
     audio: str | None
     frames: int | None
+    audio_rate: int | None = None
+    audio_channels: int | None = None
 
 
 def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
@@ -66,7 +68,7 @@ def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
         )
     h, m, s = duration.groups()
     video = re.search(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})", text)
-    audio = re.search(r"Stream #\S+.*?: Audio: (\w+)", text)
+    audio = re.search(r"Stream #\S+.*?: Audio: (\w+)[^\n]*?, (\d+) Hz, ([^,\n]+)", text)
     frames = None
     if count_frames:
         found = re.findall(r"frame=\s*(\d+)", text)
@@ -78,4 +80,17 @@ def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
         height=int(video.group(3)) if video else None,
         audio=audio.group(1) if audio else None,
         frames=frames,
+        audio_rate=int(audio.group(2)) if audio else None,
+        audio_channels=_channels(audio.group(3)) if audio else None,
     )
+
+
+def _channels(layout: str) -> int:
+    """ffmpeg's channel layout words as a count: mono 1, stereo 2, 5.1 6, '3 channels' 3."""
+    layout = layout.strip()
+    named = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
+    base = layout.split("(")[0].strip()
+    if base in named:
+        return named[base]
+    count = re.match(r"(\d+) channels", layout)
+    return int(count.group(1)) if count else 2

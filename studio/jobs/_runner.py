@@ -126,9 +126,7 @@ class JobRunner:
             max_attempts=handler.max_attempts,
         )
 
-        def add(tx: Tx) -> tuple[Job, bool]:
-            if project_id is not None:
-                tx.projects.get(project_id)
+        def add(tx: Tx) -> tuple[Job, bool]:  # the insert refuses an unknown project
             existing = None if force else tx.jobs.active_with(fp)
             return (existing, False) if existing else (tx.jobs.insert(job), True)
 

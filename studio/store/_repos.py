@@ -34,16 +34,22 @@ __all__ = ["KnownProjects", "Tx"]
 M = TypeVar("M", bound=BaseModel)
 
 
-class _DocRepo(Generic[M]):
+class _Repo:
+    """A repository: queries on the connection of one transaction (:class:`Tx`)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self._conn = tx._conn
+
+
+class _DocRepo(_Repo, Generic[M]):
     """Rows of ``id, project_id, created_at, doc`` plus the columns ``_columns`` adds."""
 
     table: ClassVar[str]
     model: type[M]
     what: ClassVar[str]
-
-    def __init__(self, tx: Tx) -> None:
-        self._tx = tx
-        self._conn = tx._conn
+    hint: ClassVar[str | None] = None
+    """What to do about an unknown id (default: list the project's rows of this kind)."""
 
     def _columns(self, item: M) -> dict[str, Any]:
         return {
@@ -61,7 +67,7 @@ class _DocRepo(Generic[M]):
         cols = self._columns(item)
         project_id = cols.get("project_id") if self.table != "projects" else None
         if project_id is not None and not self._tx.project_exists(project_id):
-            raise NotFound(f"no project has the id {project_id}", hint="`studio list` shows them")
+            raise NotFound(f"no project has the id {project_id}", hint=ProjectRepo.hint)
         names = ", ".join(cols)
         marks = ", ".join("?" for _ in cols)
         try:
@@ -87,7 +93,8 @@ class _DocRepo(Generic[M]):
         item = self.find(id)
         if item is None:
             raise NotFound(
-                f"no {self.what} has the id {id}", hint=f"list the project's {self.table}"
+                f"no {self.what} has the id {id}",
+                hint=self.hint or f"list the project's {self.table}",
             )
         return item
 
@@ -106,6 +113,7 @@ class _DocRepo(Generic[M]):
 
 class ProjectRepo(_DocRepo[Project]):
     table, model, what = "projects", Project, "project"
+    hint = "`studio list` shows them"
 
     def _columns(self, item: Project) -> dict[str, Any]:
         return {
@@ -321,10 +329,7 @@ class JobRepo(_DocRepo[Job]):
         return self._load(row[0]) if row else None
 
 
-class AssetRepo:
-    def __init__(self, tx: Tx) -> None:
-        self._conn = tx._conn
-
+class AssetRepo(_Repo):
     def add(self, sha256: str, size: int, media_type: str) -> None:
         self._conn.execute(
             "INSERT INTO assets VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -338,10 +343,7 @@ class AssetRepo:
         return {"sha256": row[0], "size": row[1], "media_type": row[2]} if row else None
 
 
-class AnalysisRepo:
-    def __init__(self, tx: Tx) -> None:
-        self._conn = tx._conn
-
+class AnalysisRepo(_Repo):
     def put(self, analysis: Analysis) -> Analysis:
         self._conn.execute(
             "INSERT INTO analyses VALUES (?, ?, ?) ON CONFLICT (audio_sha256) DO UPDATE SET "
@@ -357,11 +359,8 @@ class AnalysisRepo:
         return Analysis.model_validate_json(row[0]) if row else None
 
 
-class _JsonKeyed:
+class _JsonKeyed(_Repo):
     """A key -> JSON table (idempotency keys, finished job stages)."""
-
-    def __init__(self, tx: Tx) -> None:
-        self._conn = tx._conn
 
 
 class StageRepo(_JsonKeyed):

@@ -163,6 +163,24 @@ def test_unknown_and_malformed_ids(home: Home, engine: EngineServer) -> None:
     call(home, work)
 
 
+def test_an_unknown_project_is_refused_with_a_useful_hint(home: Home, engine: EngineServer) -> None:
+    ghost = "prj_00000000000000000000"
+
+    async def work(c: Client) -> None:
+        for attempt in (
+            c.update_project(ghost, name="x"),
+            c.scenes(ghost),
+            c.add_scene(ghost, start=0, end=1),
+            c.submit_job("render.testcard", {}, project_id=ghost),
+        ):
+            with pytest.raises(NotFound) as err:
+                await attempt
+            assert err.value.hint == "`studio list` shows them"
+        assert await c.jobs() == []  # nothing was queued
+
+    call(home, work)
+
+
 def test_oversized_payloads_are_refused(home: Home, engine: EngineServer) -> None:
     async def work(c: Client) -> None:
         with pytest.raises(PayloadTooLarge, match="over the limit"):

@@ -42,8 +42,15 @@ _NOTES = {
     "A#": 10,
     "B": 11,
 }
-_PROGRESSIONS = {"minor": (0, 8, 3, 10), "major": (0, 7, 9, 5)}  # i-VI-III-VII, I-V-vi-IV
-_THIRD = {"minor": 3, "major": 4}
+# Chords as (degree, third) per bar: the verse and the chorus have progressions of their own.
+_PROGRESSIONS = {
+    "minor": ((0, 3), (8, 4), (3, 4), (10, 4)),  # i-VI-III-VII
+    "major": ((0, 4), (7, 4), (9, 3), (5, 4)),  # I-V-vi-IV
+}
+_CHORUS_PROGRESSIONS = {
+    "minor": ((8, 4), (10, 4), (0, 3), (7, 3)),  # VI-VII-i-v
+    "major": ((5, 4), (7, 4), (0, 4), (9, 3)),  # IV-V-I-vi
+}
 _PENTATONIC = {"minor": (0, 3, 5, 7, 10), "major": (0, 2, 4, 7, 9)}
 
 # What plays in each kind of section, and how loud (the chorus is the strongest).
@@ -181,8 +188,7 @@ def synthesize_song(
     mix = _Mixer(int(duration * sample_rate), sample_rate)
     kick, snare = _kick(sample_rate), _snare(sample_rate, rng)
     hats = [_hat(sample_rate, rng) for _ in range(4)]
-    root = 45 + _NOTES[key] if _NOTES[key] <= 7 else 33 + _NOTES[key]  # bass register
-    progression, third = _PROGRESSIONS[mode], _THIRD[mode]
+    root = 36 + _NOTES[key] if _NOTES[key] <= 7 else 24 + _NOTES[key]  # C2 .. G2, G#1 .. B1
     scale = _PENTATONIC[mode]
     melody = rng.integers(0, len(scale), size=(bars, meter * 2))
 
@@ -194,7 +200,8 @@ def synthesize_song(
         for b in range(bar, bar + length):
             beat0 = b * meter
             beat_len = grid[beat0 + 1] - grid[beat0]
-            degree = progression[b % len(progression)]
+            chords = _CHORUS_PROGRESSIONS if name == "chorus" else _PROGRESSIONS
+            degree, third = chords[mode][b % 4]
             bar_len = grid[beat0 + meter] - grid[beat0]
             if "pad" in instruments:
                 for interval, pan in ((0, 0.0), (third, -0.4), (7, 0.4)):

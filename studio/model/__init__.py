@@ -1,6 +1,14 @@
 """The studio's domain: pure pydantic models and state machines. Imports no IO library."""
 
-from studio.model._analysis import Analysis, Curve, KeyMoment, Section
+from studio.model._analysis import (
+    Analysis,
+    AnalysisCorrections,
+    Curve,
+    KeyMoment,
+    Section,
+    SectionEdit,
+    TempoChange,
+)
 from studio.model._base import (
     ID_PATTERN,
     Name,
@@ -32,6 +40,7 @@ __all__ = [
     "ID_PATTERN",
     "TEXT_FIELDS",
     "Analysis",
+    "AnalysisCorrections",
     "Aspect",
     "AudioTrack",
     "Brief",
@@ -58,6 +67,7 @@ __all__ = [
     "SceneAction",
     "SceneState",
     "Section",
+    "SectionEdit",
     "StudioModel",
     "SubtitleMode",
     "SubtitleStyle",
@@ -66,6 +76,7 @@ __all__ = [
     "TakeKind",
     "TakeStatus",
     "TargetKind",
+    "TempoChange",
     "Timeline",
     "TimelineClip",
     "Transition",

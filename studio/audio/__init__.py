@@ -1,15 +1,20 @@
 """The song's map: ingest, analysis, lyrics, and the demo-song synthesiser."""
 
+from studio.audio._analyze import ANALYZER, CURVE_HOP, analyze, analyze_file
 from studio.audio._ingest import MAX_BYTES, MAX_SECONDS, MIN_SECONDS, DecodedAudio, load_audio
 from studio.audio._synth import DEFAULT_STRUCTURE, SongTruth, demo_lyrics_lrc, synthesize_song
 
 __all__ = [
+    "ANALYZER",
+    "CURVE_HOP",
     "DEFAULT_STRUCTURE",
     "MAX_BYTES",
     "MAX_SECONDS",
     "MIN_SECONDS",
     "DecodedAudio",
     "SongTruth",
+    "analyze",
+    "analyze_file",
     "demo_lyrics_lrc",
     "load_audio",
     "synthesize_song",

@@ -247,8 +247,20 @@ def _refine(env: F64, frames: NDArray[np.int64]) -> F64:
     return np.asarray(np.maximum(times, 0.0))
 
 
+def _fit(beats: F64, a: int, b: int) -> tuple[float, float]:
+    """Seconds per beat over beats ``a..b`` (inclusive) and the squared error of the line."""
+    index = np.arange(a, b + 1)
+    slope, intercept = np.polyfit(index, beats[a : b + 1], 1)
+    residual = beats[a : b + 1] - (slope * index + intercept)
+    return float(slope), float(residual @ residual)
+
+
 def _tempo_map(beats: F64) -> list[TempoStretch]:
-    """Stretches of steady tempo, each with its tempo regressed from its beats."""
+    """Stretches of steady tempo, each with its tempo regressed from its beats.
+
+    A change is suspected where the local beat period moves by more than 3 % and stays moved;
+    it is then placed on the beat that best splits the neighbourhood into two straight lines.
+    """
     if len(beats) < 4:
         bpm = 60.0 / float(np.median(np.diff(beats))) if len(beats) >= 2 else 120.0
         return [TempoStretch(0.0, round(bpm, 2))]
@@ -265,15 +277,30 @@ def _tempo_map(beats: F64) -> list[TempoStretch]:
             if len(ahead) == half and np.all(np.abs(np.log(ahead / here)) > 0.03):
                 cuts.append(i)
     cuts.append(len(beats) - 1)
+    for k in range(1, len(cuts) - 1):
+        lo, hi = cuts[k - 1] + 2, cuts[k + 1] - 2
+        options = range(max(lo, cuts[k] - 3 * half), min(hi, cuts[k] + 3 * half) + 1)
+        if options:
+            cuts[k] = min(
+                options,
+                key=lambda c: _fit(beats, cuts[k - 1], c)[1] + _fit(beats, c, cuts[k + 1])[1],
+            )
     stretches: list[TempoStretch] = []
     for a, b in itertools.pairwise(cuts):
-        index = np.arange(a, b + 1)
-        slope = float(np.polyfit(index, beats[a : b + 1], 1)[0])
-        bpm = 60.0 / slope
+        bpm = 60.0 / _fit(beats, a, b)[0]
         if stretches and abs(math.log(bpm / stretches[-1].bpm)) < 0.02:
             continue
         stretches.append(TempoStretch(round(float(beats[a]), 3), round(bpm, 2)))
     return stretches
+
+
+def _stretch_periods(stretches: list[TempoStretch], frames: int) -> F64:
+    """Frames per beat at every frame, constant within each stretch."""
+    period = np.empty(frames)
+    for i, s in enumerate(stretches):
+        start = 0 if i == 0 else round(s.start * FPS)
+        period[start:] = 60.0 * FPS / s.bpm
+    return period
 
 
 def _main_tempo(stretches: list[TempoStretch], beats: F64) -> float:
@@ -341,6 +368,10 @@ def find_rhythm(envs: Envelopes, chroma: NDArray[np.float32]) -> Rhythm:
     frames = _track(env, _local_periods(env, bpm))
     beats = _refine(env, frames)
     stretches = _tempo_map(beats)
+    if len(stretches) > 1:  # track again with each stretch's own steady period
+        frames = _track(env, _stretch_periods(stretches, len(env)))
+        beats = _refine(env, frames)
+        stretches = _tempo_map(beats)
     meter, downbeats = _downbeats(beats, _bar_cue(beats, envs.low, chroma), stretches)
     on_beats = _strength(env, beats * FPS)
     off_beats = _strength(env, _midpoints(frames))

@@ -101,7 +101,8 @@ class AnalysisCorrections(StudioModel):
     taps: list[float] = Field(default_factory=list, max_length=512)
     """Times (s) a person tapped along with the song: tempo and phase come from their fit."""
     sections: list[SectionEdit] = Field(default_factory=list, max_length=200)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime | None = None
+    """When a person last changed them (set by the engine)."""
 
     @property
     def empty(self) -> bool:

@@ -2,6 +2,17 @@
 
 from studio.audio._analyze import ANALYZER, CURVE_HOP, analyze, analyze_file
 from studio.audio._ingest import MAX_BYTES, MAX_SECONDS, MIN_SECONDS, DecodedAudio, load_audio
+from studio.audio._lyrics import (
+    MAX_LYRICS_BYTES,
+    MAX_LYRICS_LINES,
+    parse_lrc,
+    parse_lyrics,
+    parse_srt,
+    parse_vtt,
+    spread_lyrics,
+    to_lrc,
+    to_srt,
+)
 from studio.audio._synth import DEFAULT_STRUCTURE, SongTruth, demo_lyrics_lrc, synthesize_song
 
 __all__ = [
@@ -9,6 +20,8 @@ __all__ = [
     "CURVE_HOP",
     "DEFAULT_STRUCTURE",
     "MAX_BYTES",
+    "MAX_LYRICS_BYTES",
+    "MAX_LYRICS_LINES",
     "MAX_SECONDS",
     "MIN_SECONDS",
     "DecodedAudio",
@@ -17,5 +30,12 @@ __all__ = [
     "analyze_file",
     "demo_lyrics_lrc",
     "load_audio",
+    "parse_lrc",
+    "parse_lyrics",
+    "parse_srt",
+    "parse_vtt",
+    "spread_lyrics",
     "synthesize_song",
+    "to_lrc",
+    "to_srt",
 ]

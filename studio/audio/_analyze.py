@@ -172,6 +172,7 @@ def analyze(decoded: DecodedAudio, sha256: str) -> tuple[Analysis, dict[str, flo
         audio_sha256=sha256,
         duration=round(decoded.duration, 4),
         sample_rate=decoded.sample_rate,
+        channels=decoded.channels,
         tempo=round(rhythm.tempo, 3),
         tempo_confidence=rhythm.confidence,
         tempo_map=[TempoChange(start=s.start, bpm=s.bpm) for s in rhythm.tempo_map],

@@ -62,11 +62,21 @@ def load_audio(path: Path) -> DecodedAudio:
             f"{path.name} is {size / 2**20:,.0f} MiB; the limit is {MAX_BYTES / 2**20:,.0f} MiB",
             hint="use a compressed copy (flac, mp3, m4a) of the song",
         )
-    decoded = _libsndfile(path) if path.suffix.lower() in _LIBSNDFILE else None
+    decoded = _libsndfile(path) if _for_libsndfile(path) else None
     if decoded is None:
         decoded = _ffmpeg(path)
     _check(path, decoded)
     return decoded
+
+
+def _for_libsndfile(path: Path) -> bool:
+    """wav, flac, ogg and aiff go to libsndfile by their name; wav and flac also by their
+    first bytes (an upload may have lost its name)."""
+    if path.suffix.lower() in _LIBSNDFILE:
+        return True
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    return head[:4] == b"fLaC" or (head[:4] == b"RIFF" and head[8:12] == b"WAVE")
 
 
 def _libsndfile(path: Path) -> DecodedAudio | None:

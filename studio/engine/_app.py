@@ -5,10 +5,12 @@ or code: ids are checked against the id pattern, assets are named by their hash.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -23,10 +25,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import studio
+from studio.audio import MAX_BYTES
 from studio.engine._events import EventBus
 from studio.errors import InvalidInput, NotFound, PayloadTooLarge, StudioError, Unauthorized
-from studio.jobs import JobRunner
+from studio.jobs import JobRunner, upload_path
 from studio.model import (
+    Analysis,
+    AnalysisCorrections,
     Brief,
     CameraMove,
     Character,
@@ -59,7 +64,7 @@ log = logging.getLogger("studio.engine")
 T = TypeVar("T")
 
 MAX_JSON_BODY = 1 << 20
-_UPLOAD_PATHS = ("/v1/assets", "/v1/projects/import")
+_UPLOAD_PATHS = ("/v1/assets", "/v1/projects/import", "/v1/songs")
 _MEDIA_TYPE = r"^[A-Za-z0-9][\w.+-]{0,62}/[A-Za-z0-9][\w.+-]{0,62}$"
 
 
@@ -277,6 +282,26 @@ def create_app(state: EngineState) -> FastAPI:
     app.include_router(_routes(state))
     app.add_middleware(_Guard, token=state.token, max_upload=state.max_upload)
     return app
+
+
+async def _stage(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[str, int]:
+    """Write an upload to ``path``, hashing it on the way; refuse it past ``limit`` bytes."""
+    hasher, size = hashlib.sha256(), 0
+    try:
+        with path.open("wb") as handle:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(
+                        f"the upload is over {limit:,} bytes",
+                        hint="a song must be under 1 GiB; export it compressed (e.g. 320k mp3)",
+                    )
+                hasher.update(chunk)
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return hasher.hexdigest(), size
 
 
 def _routes(state: EngineState) -> APIRouter:
@@ -677,6 +702,88 @@ def _routes(state: EngineState) -> APIRouter:
         if row is None or not state.assets.exists(sha):
             raise NotFound(f"asset {sha} is not in the store")
         return FileResponse(state.assets.path(sha), media_type=row["media_type"])
+
+    # -- songs: upload, analysis, corrections
+
+    @r.post("/songs", status_code=202)
+    async def upload_song(
+        request: Request, filename: str, project: str | None = None
+    ) -> dict[str, Any]:
+        """Stage an uploaded song and start the job that checks and analyses it (and, with a
+        project, makes it the project's song). Nothing is stored unless the file is a song."""
+        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if not name or len(name) > 255 or not name.isprintable():
+            raise InvalidInput(f"{filename[:80]!r} is not a file name", hint="send the song's name")
+        pid = project_id(project) if project else None
+        if pid is not None:
+            await store.read(lambda tx: tx.projects.get(pid))
+        staged = upload_path(state.workdir, f"upload-{secrets.token_urlsafe(12)}.bin")
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        sha, size = await _stage(request.stream(), staged, min(MAX_BYTES, state.max_upload))
+        params = {
+            "upload": staged.name,
+            "sha256": sha,
+            "filename": name,
+            "size": size,
+            "media_type": request.headers.get("content-type", "application/octet-stream")
+            .split(";")[0]
+            .strip()[:127],
+            "project_id": pid,
+        }
+        try:
+            job = await state.runner.submit("audio.analyze", params, project_id=pid, force=True)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        return job.model_dump(mode="json")
+
+    @r.get("/analyses/{sha}")
+    async def get_analysis(sha: str) -> dict[str, Any]:
+        check_sha256(sha)
+        found = await store.read(lambda tx: tx.analyses.find(sha))
+        if found is None:
+            raise NotFound(f"no analysis of audio {sha[:12]}…", hint="upload it to /v1/songs")
+        return found.model_dump(mode="json")
+
+    def song_map(tx: Tx, ref: str) -> tuple[Project, Analysis]:
+        project = tx.projects.get(project_id(ref))
+        if project.audio is None:
+            raise NotFound(
+                f"project {project.name!r} has no song yet", hint="upload one with `studio song`"
+            )
+        found = tx.analyses.find(project.audio.asset_sha256)
+        if found is None:
+            raise NotFound(f"the song of {project.name!r} has not been analysed")
+        return project, found
+
+    @r.get("/projects/{ref}/analysis")
+    async def get_project_analysis(ref: str, detected: bool = False) -> dict[str, Any]:
+        """The song's map as every later stage reads it: corrections applied (or, with
+        ``detected=true``, as the analysis found it)."""
+        project, found = await store.read(lambda tx: song_map(tx, ref))
+        assert project.audio is not None
+        chosen = found if detected else found.corrected(project.audio.corrections)
+        return chosen.model_dump(mode="json")
+
+    @r.put("/projects/{ref}/analysis/corrections")
+    async def put_corrections(
+        ref: str, body: AnalysisCorrections, request: Request
+    ) -> dict[str, Any]:
+        """Replace the corrections; they are checked against the map before anything is kept."""
+
+        def op(tx: Tx) -> Analysis:
+            project, found = song_map(tx, ref)
+            assert project.audio is not None
+            corrections = body.model_copy(update={"updated_at": utcnow()})
+            corrected = found.corrected(corrections)  # raises if an edit cannot apply
+            audio = project.audio.model_copy(update={"corrections": corrections})
+            tx.projects.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+            return corrected
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("analysis.corrected", data["corrections"], project_id(ref))
+        return data  # type: ignore[no-any-return]
 
     # -- events
 

@@ -31,6 +31,8 @@ from studio.errors import (
     error_from_payload,
 )
 from studio.model import (
+    Analysis,
+    AnalysisCorrections,
     Character,
     Comment,
     Concept,
@@ -358,6 +360,42 @@ class Client:
             if deadline is not None and loop.time() > deadline:
                 raise TimeoutError(f"job {job_id} is still {job.status.value} after {timeout} s")
             await asyncio.sleep(poll)
+
+    # ---- the song ----------------------------------------------------------------------------
+
+    async def upload_song(self, path: Path, *, project_id: str | None = None) -> Job:
+        """Send a song to be checked and analysed (and, with a project, to become its song);
+        returns the ``audio.analyze`` job."""
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidInput(f"there is no file at {path}", hint="check the path")
+        params = {"filename": path.name} | ({"project": project_id} if project_id else {})
+        data = await self.request("POST", "/v1/songs", params=params, content=_file_chunks(path))
+        return Job.model_validate(data)
+
+    async def analysis(self, audio_sha256: str) -> Analysis:
+        """The stored analysis of an audio file, as detected."""
+        return Analysis.model_validate(
+            await self.request("GET", f"/v1/analyses/{_seg(audio_sha256)}")
+        )
+
+    async def song_map(self, project_id: str, *, detected: bool = False) -> Analysis:
+        """The project's song map with the corrections applied (``detected=True``: without)."""
+        params = {"detected": "true"} if detected else None
+        return Analysis.model_validate(
+            await self.request("GET", f"/v1/projects/{_seg(project_id)}/analysis", params=params)
+        )
+
+    async def correct_song_map(
+        self, project_id: str, corrections: AnalysisCorrections | None = None, **fields: Any
+    ) -> Analysis:
+        """Replace the corrections of the project's song map; returns the corrected map."""
+        body = (corrections or AnalysisCorrections(**fields)).model_dump(mode="json")
+        return Analysis.model_validate(
+            await self.request(
+                "PUT", f"/v1/projects/{_seg(project_id)}/analysis/corrections", json=body
+            )
+        )
 
     # ---- assets, export, import ------------------------------------------------------------------
 

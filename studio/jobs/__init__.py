@@ -1,12 +1,15 @@
 """Jobs: rows in the store, run by one runner in the engine. Handlers do the work; the runner
 owns status, retries, progress, cancellation and resume."""
 
+from studio.jobs._audio import UPLOADS, AnalyzeHandler, upload_path
 from studio.jobs._builtin import ExportHandler, TestcardHandler, builtin_handlers, load_handlers
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler
 from studio.jobs._runner import JobRunner, backoff
 
 __all__ = [
+    "UPLOADS",
+    "AnalyzeHandler",
     "ExportHandler",
     "JobContext",
     "JobHandler",
@@ -15,4 +18,5 @@ __all__ = [
     "backoff",
     "builtin_handlers",
     "load_handlers",
+    "upload_path",
 ]

@@ -9,25 +9,17 @@ import os
 from importlib.metadata import entry_points
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from studio.errors import InvalidInput, RenderError
+from studio.errors import RenderError
+from studio.jobs._audio import AnalyzeHandler
 from studio.jobs._context import JobContext
-from studio.jobs._handler import JobHandler
+from studio.jobs._handler import JobHandler, validated
 from studio.model import StudioModel
 from studio.render import ProgressParser, concat_command, probe, testcard_command
 from studio.store import snapshot, write_archive
 
 __all__ = ["ExportHandler", "TestcardHandler", "builtin_handlers", "load_handlers"]
-
-
-def _validated(model: type[StudioModel], params: dict[str, Any], kind: str) -> dict[str, Any]:
-    try:
-        return model.model_validate(params).model_dump()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "params"
-        raise InvalidInput(f"{kind}: {where}: {first['msg']}") from exc
 
 
 class TestcardParams(StudioModel):
@@ -46,7 +38,7 @@ class TestcardHandler(JobHandler):
     max_attempts = 2
 
     def check(self, params: dict[str, Any]) -> dict[str, Any]:
-        return _validated(TestcardParams, params, self.kind)
+        return validated(TestcardParams, params, self.kind)
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:
         p = TestcardParams.model_validate(ctx.params)
@@ -140,7 +132,7 @@ class ExportHandler(JobHandler):
     concurrency = 2
 
     def check(self, params: dict[str, Any]) -> dict[str, Any]:
-        return _validated(ExportParams, params, self.kind)
+        return validated(ExportParams, params, self.kind)
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:
         pid = ctx.params["project_id"]
@@ -163,7 +155,7 @@ def _archive_name(name: str) -> str:
 
 
 def builtin_handlers() -> dict[str, JobHandler]:
-    return {h.kind: h for h in (TestcardHandler(), ExportHandler())}
+    return {h.kind: h for h in (TestcardHandler(), ExportHandler(), AnalyzeHandler())}
 
 
 def load_handlers() -> dict[str, JobHandler]:

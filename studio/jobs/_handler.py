@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import ValidationError
+
 from studio.errors import InvalidInput
+from studio.model import StudioModel
 
 if TYPE_CHECKING:
     from studio.jobs._context import JobContext
 
-__all__ = ["JobHandler"]
+__all__ = ["JobHandler", "validated"]
 
 
 class JobHandler:
@@ -29,3 +32,13 @@ class JobHandler:
     async def run(self, ctx: JobContext) -> dict[str, Any]:
         """Do the work; return the result (JSON-able). Raise a ``StudioError`` to fail."""
         raise NotImplementedError
+
+
+def validated(model: type[StudioModel], params: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``params`` checked against ``model``; the first problem becomes ``InvalidInput``."""
+    try:
+        return model.model_validate(params).model_dump()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "params"
+        raise InvalidInput(f"{kind}: {where}: {first['msg']}") from exc

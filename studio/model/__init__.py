@@ -20,6 +20,7 @@ from studio.model._base import (
     utcnow,
 )
 from studio.model._job import Job, JobStatus
+from studio.model._lyrics import LyricLine, Lyrics, LyricsSource, LyricWord
 from studio.model._project import AudioTrack, Brief, Character, Concept, Mood, Project
 from studio.model._render import Aspect, Container, Quality, Render, RenderSettings, RenderStatus
 from studio.model._review import Comment, CommentKind, TargetKind
@@ -55,6 +56,10 @@ __all__ = [
     "Job",
     "JobStatus",
     "KeyMoment",
+    "LyricLine",
+    "LyricWord",
+    "Lyrics",
+    "LyricsSource",
     "Mood",
     "Name",
     "OwnerKind",

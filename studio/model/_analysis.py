@@ -151,6 +151,7 @@ class Analysis(StudioModel):
     audio_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     duration: float = Field(gt=0)
     sample_rate: int = Field(gt=0)
+    channels: int = Field(default=2, ge=1, le=16)
     tempo: float = Field(gt=0, le=400)
     tempo_confidence: float = Field(default=0.0, ge=0, le=1)
     tempo_map: list[TempoChange] = Field(default_factory=list)

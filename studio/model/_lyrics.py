@@ -32,7 +32,7 @@ class LyricWord(StudioModel):
 
     start: float = Field(ge=0)
     end: float
-    text: str = Field(min_length=1, max_length=_MAX_CHARS)
+    text: str = Field(min_length=1, max_length=_MAX_CHARS, pattern=r"\S")
 
     @model_validator(mode="after")
     def _ordered(self) -> LyricWord:
@@ -49,7 +49,7 @@ class LyricLine(StudioModel):
 
     start: float = Field(ge=0)
     end: float
-    text: str = Field(min_length=1, max_length=_MAX_CHARS)
+    text: str = Field(min_length=1, max_length=_MAX_CHARS, pattern=r"\S")
     words: list[LyricWord] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
+from studio.model._analysis import AnalysisCorrections
 from studio.model._base import Name, StudioModel, new_id, utcnow
 
 __all__ = ["AudioTrack", "Brief", "Character", "Concept", "Mood", "Project"]
@@ -31,6 +32,8 @@ class AudioTrack(StudioModel):
     duration: float = Field(gt=0)
     sample_rate: int = Field(gt=0)
     channels: int = Field(ge=1, le=16)
+    corrections: AnalysisCorrections = Field(default_factory=AnalysisCorrections)
+    """What a person changed in the detected map of this song (beat grid, sections)."""
 
 
 class Project(StudioModel):

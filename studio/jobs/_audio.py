@@ -1,0 +1,132 @@
+"""The song's job: check an uploaded audio file, analyse it (or find the analysis in the
+store), and make it the project's song.
+
+Uploads wait in ``<work>/uploads`` until the job has looked at them: a file that cannot be a
+song is refused with the reason and leaves nothing behind, neither an asset nor a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from studio.audio import ANALYZER
+from studio.errors import StudioError, error_from_payload
+from studio.jobs._context import JobContext
+from studio.jobs._handler import JobHandler, validated
+from studio.model import Analysis, AudioTrack, StudioModel, utcnow
+from studio.store import Tx
+
+__all__ = ["UPLOADS", "AnalyzeHandler", "AnalyzeParams", "upload_path"]
+
+UPLOADS = "uploads"
+"""The folder under the engine's work folder where uploads wait for their job."""
+_UPLOAD_NAME = r"^upload-[A-Za-z0-9_-]{8,64}\.bin$"
+
+
+def upload_path(work: Path, name: str) -> Path:
+    return work / UPLOADS / name
+
+
+class AnalyzeParams(StudioModel):
+    upload: str = Field(pattern=_UPLOAD_NAME)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    filename: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=0)
+    media_type: str = Field(default="application/octet-stream", max_length=127)
+    project_id: str | None = None
+
+
+class AnalyzeHandler(JobHandler):
+    """``audio.analyze``: the analysis runs in its own process (``python -m studio.audio``)."""
+
+    kind = "audio.analyze"
+    concurrency = 1
+    max_attempts = 1
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return validated(AnalyzeParams, params, self.kind)
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        p = AnalyzeParams.model_validate(ctx.params)
+        staged = upload_path(ctx.workdir.parent, p.upload)
+        try:
+            return await self._run(ctx, p, staged)
+        finally:
+            staged.unlink(missing_ok=True)
+
+    async def _run(self, ctx: JobContext, p: AnalyzeParams, staged: Path) -> dict[str, Any]:
+        ctx.stage("lookup", "looking for an earlier analysis of this file")
+        analysis = await ctx.store.read(lambda tx: tx.analyses.find(p.sha256))
+        cached = analysis is not None and analysis.analyzer == ANALYZER
+        stages: dict[str, float] = {}
+        max_rss_mb = 0.0
+        if not cached:
+            if not staged.is_file():
+                raise StudioError(
+                    f"the upload of {p.filename} is gone", hint="upload the song again"
+                )
+            ctx.stage("analysis", f"analysing {p.filename}")
+            ctx.progress(0.1)
+            analysis, stages, max_rss_mb = await self._analyse(ctx, staged, p.sha256)
+        assert analysis is not None
+        ctx.stage("store", "storing the song and its map")
+        # The master is kept exactly as uploaded: it is the audio the render muxes.
+        if p.project_id is not None and not ctx.assets.exists(p.sha256):
+            sha, _ = await asyncio.to_thread(ctx.assets.put_file, staged)
+            if sha != p.sha256:
+                raise StudioError("the upload changed while it was analysed")
+        found = analysis
+        await ctx.store.write(lambda tx: self._save(tx, p, found, fresh=not cached))
+        ctx.progress(1.0, "done")
+        return {
+            "sha256": p.sha256,
+            "cached": cached,
+            "summary": analysis.summary(),
+            "tempo": analysis.tempo,
+            "duration": analysis.duration,
+            "stages": stages,
+            "max_rss_mb": round(max_rss_mb, 1),
+        }
+
+    async def _analyse(
+        self, ctx: JobContext, staged: Path, sha: str
+    ) -> tuple[Analysis, dict[str, float], float]:
+        out = ctx.workdir / "analysis.json"
+        cmd = [sys.executable, "-m", "studio.audio", "analyze", str(staged), "--sha", sha]
+        code, err = await ctx.run_process([*cmd, "--out", str(out)])
+        if not out.is_file():
+            raise StudioError(
+                f"the analysis stopped without an answer (exit code {code})",
+                hint=err.strip()[-300:] or "see engine.log",
+            )
+        result = json.loads(out.read_text())
+        if "error" in result:
+            raise error_from_payload(result["error"])
+        analysis = Analysis.model_validate(result["analysis"])
+        return analysis, result["stages"], float(result.get("max_rss_mb", 0.0))
+
+    @staticmethod
+    def _save(tx: Tx, p: AnalyzeParams, analysis: Analysis, *, fresh: bool) -> None:
+        if fresh:
+            tx.analyses.put(analysis)
+        if p.project_id is None:
+            return
+        tx.assets.add(p.sha256, p.size, p.media_type)
+        project = tx.projects.get(p.project_id)
+        same_song = project.audio is not None and project.audio.asset_sha256 == p.sha256
+        kept = project.audio.corrections if same_song and project.audio else None
+        audio = AudioTrack(
+            asset_sha256=p.sha256,
+            filename=p.filename,
+            duration=analysis.duration,
+            sample_rate=analysis.sample_rate,
+            channels=analysis.channels,
+            **({"corrections": kept} if kept is not None else {}),
+        )
+        tx.projects.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))

@@ -1,0 +1,169 @@
+"""The song through the engine: upload, analysis job, the store as a cache, refusals that
+leave nothing behind, and corrections kept beside the detected map."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from studio.audio import DEFAULT_STRUCTURE, SongTruth, synthesize_song
+from studio.engine import Client, EngineServer, Home
+from studio.errors import InvalidInput, JobFailed, NotFound
+from studio.model import AnalysisCorrections, SectionEdit
+from tests.audio.test_ingest import _bad_files
+
+T = TypeVar("T")
+
+
+def call(home: Home, work: Callable[[Client], Awaitable[T]]) -> T:
+    async def go() -> T:
+        async with Client(home, autostart=False) as client:
+            return await work(client)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SongTruth]:
+    audio, truth = synthesize_song(tempo=124, seed=5)
+    path = tmp_path_factory.mktemp("song") / "neon night.wav"
+    sf.write(path, audio, truth.sample_rate, subtype="PCM_16")
+    return path, truth
+
+
+def test_a_song_becomes_the_projects_song_with_its_map(
+    home: Home, engine: EngineServer, song: tuple[Path, SongTruth]
+) -> None:
+    path, truth = song
+
+    async def go(c: Client) -> None:
+        project = await c.create_project("Neon")
+        job = await c.upload_song(path, project_id=project.id)
+        assert job.kind == "audio.analyze"
+        done = await c.wait_job(job.id, timeout=120)
+        assert done.result is not None and done.result["cached"] is False
+        assert set(done.result["stages"]) >= {"import", "decode", "rhythm", "structure"}
+        project = await c.get_project(project.id)
+        assert project.audio is not None
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert project.audio.asset_sha256 == sha
+        assert project.audio.filename == "neon night.wav"
+        assert project.audio.duration == pytest.approx(truth.duration, abs=0.01)
+        # The master is kept byte for byte.
+        copy = path.parent / "copy.wav"
+        await c.download(sha, copy)
+        assert copy.read_bytes() == path.read_bytes()
+        mapped = await c.song_map(project.id)
+        assert mapped.tempo == pytest.approx(124, rel=0.01)
+        assert [s.label for s in mapped.sections] == [name for name, _ in DEFAULT_STRUCTURE]
+        assert (await c.analysis(sha)).beats == mapped.beats
+
+        # The same file again (for another project): served from the store, not analysed.
+        other = await c.create_project("Neon, again")
+        again = await c.wait_job((await c.upload_song(path, project_id=other.id)).id, timeout=60)
+        assert again.result is not None and again.result["cached"] is True
+        assert again.result["stages"] == {}
+        assert (await c.song_map(other.id)).model_dump(exclude={"created_at"}) == (
+            mapped.model_dump(exclude={"created_at"})
+        )
+
+    call(home, go)
+    assert not list((home.work / "uploads").iterdir())
+
+
+def test_corrections_are_kept_beside_the_detected_map(
+    home: Home, engine: EngineServer, song: tuple[Path, SongTruth]
+) -> None:
+    path, truth = song
+
+    async def go(c: Client) -> None:
+        project = await c.create_project("Corrected")
+        await c.wait_job((await c.upload_song(path, project_id=project.id)).id, timeout=120)
+        detected = await c.song_map(project.id, detected=True)
+        events: list[str] = []
+
+        async def listen() -> None:
+            async for event in c.events(project_id=project.id):
+                events.append(event["type"])
+                if event["type"] == "analysis.corrected":
+                    return
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(0.2)
+        chorus = next(s for s in detected.sections if s.label == "chorus")
+        corrected = await c.correct_song_map(
+            project.id,
+            tempo=120.0,
+            sections=[SectionEdit(at=chorus.start, label="hook")],
+        )
+        await asyncio.wait_for(listener, 10)
+        assert corrected.tempo == 120.0
+        assert np.allclose(np.diff(corrected.beats), 0.5, atol=1e-3)
+        assert "hook" in [s.label for s in corrected.sections]
+        # Every later reader gets the corrected map; the detected one is still there.
+        assert (await c.song_map(project.id)).beats == corrected.beats
+        assert (await c.song_map(project.id, detected=True)).beats == detected.beats
+        saved = (await c.get_project(project.id)).audio
+        assert saved is not None and saved.corrections.tempo == 120.0
+        assert saved.corrections.updated_at is not None
+
+        # A correction that cannot apply changes nothing.
+        with pytest.raises(InvalidInput, match="no section starts at"):
+            await c.correct_song_map(project.id, sections=[SectionEdit(at=1.234, label="x")])
+        with pytest.raises(InvalidInput, match="too few"):
+            await c.correct_song_map(project.id, taps=[1.0, 1.5])
+        assert (await c.song_map(project.id)).beats == corrected.beats
+
+        # Tapping four bars along sets the tempo and the phase.
+        taps = [0.25 + i * 60 / 126 for i in range(16)]
+        tapped = await c.correct_song_map(project.id, AnalysisCorrections(taps=taps))
+        assert tapped.tempo == pytest.approx(126, abs=0.01)
+        assert min(abs(b - 0.25) for b in tapped.beats) < 1e-3
+
+    call(home, go)
+
+
+def test_a_project_without_a_song_says_so(home: Home, engine: EngineServer) -> None:
+    async def go(c: Client) -> None:
+        project = await c.create_project("Silent film")
+        with pytest.raises(NotFound, match="has no song yet"):
+            await c.song_map(project.id)
+        with pytest.raises(InvalidInput, match="there is no file"):
+            await c.upload_song(Path("/nowhere/song.wav"), project_id=project.id)
+
+    call(home, go)
+
+
+@pytest.mark.slow
+def test_bad_files_are_refused_and_leave_nothing_behind(
+    home: Home, engine: EngineServer, song: tuple[Path, SongTruth], tmp_path: Path
+) -> None:
+    cases = {k: v for k, v in _bad_files(tmp_path, song[0]).items() if k != "missing"}
+
+    async def go(c: Client) -> None:
+        project = await c.create_project("Refusals")
+        assets_before = sum(1 for p in (home.root / "assets").rglob("*") if p.is_file())
+        for case, (path, message) in cases.items():
+            job = await c.upload_song(path, project_id=project.id)
+            with pytest.raises(JobFailed) as err:
+                await c.wait_job(job.id, timeout=120)
+            assert message in str(err.value), case
+            failed = await c.job(job.id)
+            assert failed.error is not None and failed.error["type"] == "InvalidInput", case
+            assert failed.error["hint"], case
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            with pytest.raises(NotFound):
+                await c.analysis(sha)
+        assert (await c.get_project(project.id)).audio is None
+        assets_after = sum(1 for p in (home.root / "assets").rglob("*") if p.is_file())
+        assert assets_after == assets_before
+
+    call(home, go)
+    assert not list((home.work / "uploads").iterdir())

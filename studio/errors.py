@@ -15,10 +15,11 @@ SDK, ffmpeg) are translated at the boundary that meets them, with ``raise ... fr
     ├── StoreError                   the project store cannot be opened or written
     │   └── MigrationError           the store's schema cannot be brought up to date
     ├── EngineUnavailable            the engine cannot be reached or started
-    ├── Unauthorized                 missing or wrong engine token
+    ├── Unauthorized                 missing or wrong engine token or provider API key
     ├── ProviderError                a generation provider failed
     │   ├── RateLimited              retryable, honours ``retry_after``
     │   ├── ProviderTimeout          retryable
+    │   ├── ProviderUnavailable      retryable: the service is down or overloaded (5xx)
     │   ├── ContentRejected          a safety refusal, with the provider's reason
     │   └── BudgetExceeded           the project's budget cap would be passed
     ├── RenderError                  ffmpeg failed or its output failed verification
@@ -47,6 +48,7 @@ __all__ = [
     "PayloadTooLarge",
     "ProviderError",
     "ProviderTimeout",
+    "ProviderUnavailable",
     "RateLimited",
     "RenderError",
     "StoreError",
@@ -133,7 +135,7 @@ class EngineUnavailable(StudioError):
 
 
 class Unauthorized(StudioError):
-    """The engine token is missing or wrong."""
+    """The engine token, or a provider's API key, is missing or wrong."""
 
     status_code = 401
 
@@ -160,6 +162,12 @@ class ProviderTimeout(ProviderError):
     """The provider did not answer in time; retried with backoff."""
 
     status_code = 504
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider's service is down or overloaded (a 5xx answer); retried with backoff."""
+
     retryable = True
 
 

@@ -81,7 +81,7 @@ def test_a_song_becomes_the_projects_song_with_its_map(
 def test_corrections_are_kept_beside_the_detected_map(
     home: Home, engine: EngineServer, song: tuple[Path, SongTruth]
 ) -> None:
-    path, truth = song
+    path, _ = song
 
     async def go(c: Client) -> None:
         project = await c.create_project("Corrected")

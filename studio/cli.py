@@ -4,6 +4,7 @@ except ``engine`` and ``doctor``, which look at the engine itself."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -14,7 +15,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from studio.engine import Client, EngineInfo, Home, ensure_engine, find_engine, stop_engine
-from studio.errors import StudioError
+from studio.errors import NotFound, StudioError
+from studio.model import Analysis
 
 __all__ = ["app", "main"]
 
@@ -119,6 +121,78 @@ def import_project(file: Path, home: HomeOption = None) -> None:
         raise StudioError(f"{file} is not a file", hint="give the path of a .studio.zip archive")
     project = _run(home, lambda c: c.import_project(file))
     typer.echo(f"imported {project.name} ({project.id})")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _print_map(a: Analysis) -> None:
+    typer.echo(a.summary())
+    typer.echo(
+        f"  tempo {a.tempo:.2f} BPM (confidence {a.tempo_confidence:.2f}), {a.meter} beats a bar"
+    )
+    if len(a.tempo_map) > 1:
+        changes = ", ".join(f"{t.bpm:.1f} from {t.start:.1f}s" for t in a.tempo_map)
+        typer.echo(f"  tempo changes: {changes}")
+    if a.loudness_lufs is not None:
+        typer.echo(f"  loudness {a.loudness_lufs:.1f} LUFS, true peak {a.true_peak_dbtp:.1f} dBTP")
+    typer.echo("  sections:")
+    for s in a.sections:
+        typer.echo(f"    {s.start:7.2f}-{s.end:7.2f}s  {s.label}")
+    typer.echo("  key moments:")
+    for m in a.key_moments:
+        typer.echo(f"    {m.time:7.2f}s  {m.kind:<11} {m.description}")
+
+
+@app.command()
+def analyze(
+    audio: Path,
+    *,
+    home: HomeOption = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="make it this project's song too")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the map as JSON")] = False,
+    curves: Annotated[
+        bool, typer.Option("--curves", help="with --json: include the energy and band curves")
+    ] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="draw the map into this PNG (or SVG/PDF) file")
+    ] = None,
+) -> None:
+    """Analyse a song: tempo, beats, bars, sections, key moments, key, loudness.
+
+    The map is kept in the store: the same file again is answered from there at once."""
+    if not audio.is_file():
+        raise StudioError(f"there is no file at {audio}", hint="check the path")
+
+    async def go(client: Client) -> Analysis:
+        if project is None:
+            try:
+                return await client.analysis(_sha256(audio))
+            except NotFound:
+                pass
+        pid = (await client.get_project(project)).id if project else None
+        job = await client.upload_song(audio, project_id=pid)
+        await client.wait_job(job.id)
+        return await (client.song_map(pid) if pid else client.analysis(_sha256(audio)))
+
+    analysis = _run(home, go)
+    if plot is not None:
+        tmp = plot.with_name(f".{plot.name}.part{plot.suffix}")
+        analysis.plot().savefig(tmp)
+        os.replace(tmp, plot)
+    if as_json:
+        _echo_json(analysis.model_dump(mode="json") if curves else analysis.brief())
+    else:
+        _print_map(analysis)
+        if plot is not None:
+            typer.echo(f"  picture: {plot}")
 
 
 def _job_line(j: Any) -> str:

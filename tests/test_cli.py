@@ -107,3 +107,30 @@ def test_doctor_names_keys_but_never_prints_them(cli_home: Home) -> None:
         for p in cli_home.root.glob("*")
         if p.is_file() and p.suffix != ".duckdb"
     )
+
+
+def test_analyze_prints_the_map_keeps_it_and_draws_it(cli_home: Home, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from studio.audio import synthesize_song
+
+    audio, truth = synthesize_song(tempo=132, seed=2)
+    song = tmp_path / "song.flac"
+    sf.write(song, audio, truth.sample_rate)
+    picture = tmp_path / "map.png"
+    first = studio(cli_home, "analyze", str(song), "--plot", str(picture))
+    assert first.returncode == 0, first.stderr
+    assert "132.0 BPM in 4" in first.stdout
+    assert "chorus" in first.stdout and "climax" in first.stdout
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".*part*"))
+    again = studio(cli_home, "analyze", str(song), "--json")
+    assert again.returncode == 0, again.stderr
+    data = json.loads(again.stdout)
+    assert data["tempo"] == pytest.approx(132, rel=0.01)
+    assert "energy" not in data and len(data["beats"]) == len(truth.beats)
+    # The second answer came from the store: one analysis job ran, not two.
+    jobs = json.loads(studio(cli_home, "jobs", "--json").stdout)
+    assert [j["kind"] for j in jobs].count("audio.analyze") == 1
+    missing = studio(cli_home, "analyze", str(tmp_path / "nope.wav"))
+    assert missing.returncode != 0 and "there is no file" in missing.stderr

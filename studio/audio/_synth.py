@@ -280,7 +280,7 @@ _LYRICS = {
 
 
 def _lrc_time(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
+    minutes, rest = divmod(round(seconds * 100) / 100, 60)
     return f"[{int(minutes):02d}:{rest:05.2f}]"
 
 

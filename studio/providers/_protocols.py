@@ -1,0 +1,81 @@
+"""What a provider promises: the protocols the studio codes against, and the models they return.
+
+A provider is a protocol plus implementations: code receives a provider (from
+``resolve_transcriber`` or a test), it does not build one. The models here are the provider's
+answer, before the studio turns it into its own domain (lyrics with word times).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pydantic import Field, model_validator
+
+from studio.model import StudioModel
+
+__all__ = ["TranscribedWord", "Transcriber", "Transcription"]
+
+
+class TranscribedWord(StudioModel):
+    """One sung or spoken word, and when it is heard, in seconds from the start of the audio."""
+
+    text: str = Field(min_length=1)
+    """The word as written, punctuation attached (``"night,"``)."""
+    start: float = Field(ge=0, allow_inf_nan=False)
+    """When the word begins, in seconds."""
+    end: float = Field(allow_inf_nan=False)
+    """When the word ends, in seconds; after ``start``."""
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> TranscribedWord:
+        if self.end <= self.start:
+            raise ValueError(
+                f"word {self.text!r} ends ({self.end}) before it starts ({self.start})"
+            )
+        return self
+
+
+class Transcription(StudioModel):
+    """A transcriber's answer: the words in the order they are heard, and who made them."""
+
+    words: list[TranscribedWord]
+    """Every word heard, ordered by start time; empty for an instrumental."""
+    language: str | None
+    """The language of the words (an ISO 639-1 code such as ``"en"``), if known."""
+    provider: str
+    """The transcriber's registry name, such as ``"gemini"``."""
+    model: str
+    """The model that transcribed, such as ``"gemini-2.5-flash"``."""
+
+    @model_validator(mode="after")
+    def _words_in_order(self) -> Transcription:
+        for before, after in zip(self.words, self.words[1:], strict=False):
+            if after.start < before.start:
+                raise ValueError(
+                    f"words out of order: {after.text!r} at {after.start} s comes after "
+                    f"{before.text!r} at {before.start} s"
+                )
+        return self
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    """Audio in, words with times out (lyrics for subtitles and cuts on the words)."""
+
+    name: str
+    """The registry name, such as ``"gemini"``."""
+
+    async def transcribe(
+        self,
+        audio: bytes,
+        mime_type: str,
+        *,
+        language: str | None = None,
+        hint: str | None = None,
+    ) -> Transcription:
+        """Transcribe ``audio`` (encoded as ``mime_type``, e.g. ``"audio/ogg"``).
+
+        ``language`` names the language when it is known; ``hint`` is the lyrics text when it
+        is known, so the transcriber only has to find when each word is sung.
+        """
+        ...

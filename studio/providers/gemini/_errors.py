@@ -1,0 +1,212 @@
+"""Gemini's failures, translated into the studio's error tree.
+
+The google-genai SDK raises ``APIError`` (``ClientError`` for 4xx, ``ServerError`` for 5xx) with
+the HTTP ``code`` and the service's JSON, and lets the HTTP library's own errors through
+(aiohttp or httpx, whichever it runs on). Everything here turns those into a ``StudioError``
+whose message says what happened and whose hint says what to do. The API key never reaches a
+message: any text from the service passes through ``scrub`` first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from studio.errors import (
+    InvalidInput,
+    PayloadTooLarge,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    StudioError,
+    Unauthorized,
+)
+
+__all__ = ["KEY_HINT", "translate_error", "unusable"]
+
+KEY_HINT = "set GEMINI_API_KEY (or GOOGLE_API_KEY) to a key from https://aistudio.google.com/apikey"
+_MAX_MESSAGE = 300
+
+
+def _classes(*dotted: str) -> tuple[type[BaseException], ...]:
+    """The exception classes that are importable here (the SDK may run on aiohttp or httpx)."""
+    found: list[type[BaseException]] = []
+    for name in dotted:
+        module, _, attr = name.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            continue
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            found.append(cls)
+    return tuple(found)
+
+
+def _timeout_errors() -> tuple[type[BaseException], ...]:
+    # asyncio's and aiohttp's timeouts are TimeoutError on Python 3.11+
+    return (TimeoutError, *_classes("httpx.TimeoutException", "httpx2.TimeoutException"))
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    return (
+        OSError,
+        *_classes("httpx.TransportError", "httpx2.TransportError", "aiohttp.ClientError"),
+    )
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def _service_message(exc: Any) -> str:
+    message = getattr(exc, "message", None)
+    status = getattr(exc, "status", None)
+    parts = [str(p) for p in (status, message) if p]
+    return ": ".join(parts) if parts else f"HTTP {getattr(exc, 'code', '?')}"
+
+
+def _error_details(exc: Any) -> list[dict[str, Any]]:
+    """The ``error.details`` list of a Google API error body (RetryInfo, ErrorInfo, ...)."""
+    body = getattr(exc, "details", None)
+    if isinstance(body, dict):
+        body = body.get("error", body)
+    found = body.get("details") if isinstance(body, dict) else None
+    return [d for d in found if isinstance(d, dict)] if isinstance(found, list) else []
+
+
+def _retry_after(exc: Any, now: datetime | None = None) -> float | None:
+    """Seconds to wait: the ``Retry-After`` header if the SDK kept the response, else the
+    ``google.rpc.RetryInfo`` detail of the body (``"retryDelay": "27s"``), else ``None``."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    if isinstance(value, str) and value.strip():
+        value = value.strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+        else:
+            if math.isfinite(seconds) and seconds >= 0:
+                return seconds
+    for detail in _error_details(exc):
+        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", str(detail.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def _is_bad_key(exc: Any) -> bool:
+    # Gemini answers a wrong key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID
+    reasons = {str(d.get("reason", "")) for d in _error_details(exc)}
+    return "API_KEY_INVALID" in reasons or "api key not valid" in str(exc.message or "").lower()
+
+
+def translate_error(
+    exc: BaseException,
+    *,
+    model: str,
+    timeout: float,
+    scrub: Callable[[str], str],
+) -> StudioError | None:
+    """The studio error for ``exc``, or ``None`` if it is not a failure of the service.
+
+    ``scrub`` removes secrets from any text that came from outside.
+    """
+    from google.genai import errors as genai_errors
+
+    what = f"Gemini ({model})"
+    if isinstance(exc, genai_errors.APIError):
+        code = int(exc.code or 0)
+        said = scrub(_short(_service_message(exc)))
+        if code == 429:
+            retry_after = _retry_after(exc)
+            return RateLimited(
+                f"{what} is rate-limiting requests: {said}",
+                hint="the job is retried automatically"
+                + (f" after {retry_after:g} s" if retry_after is not None else "")
+                + "; if it keeps happening, check the quota of the API key's project",
+                retry_after=retry_after,
+                provider="gemini",
+                status=code,
+            )
+        if code in (401, 403) or (code == 400 and _is_bad_key(exc)):
+            return Unauthorized(
+                f"{what} refused the API key: {said}",
+                hint=f"check the key; {KEY_HINT}",
+                provider="gemini",
+                status=code,
+            )
+        if code in (408, 504):
+            return ProviderTimeout(
+                f"{what} timed out answering: {said}",
+                hint="the job is retried automatically",
+                provider="gemini",
+                status=code,
+            )
+        if code >= 500:
+            return ProviderUnavailable(
+                f"{what} failed on its side (HTTP {code}): {said}",
+                hint="the job is retried automatically; https://aistudio.google.com/status "
+                "shows outages",
+                provider="gemini",
+                status=code,
+            )
+        if code == 413:
+            return PayloadTooLarge(
+                f"{what} says the request is too large: {said}",
+                hint="send a shorter or more compressed file (e.g. Opus at 32 kbps)",
+                provider="gemini",
+                status=code,
+            )
+        if code in (400, 404):
+            return InvalidInput(
+                f"{what} refused the request: {said}",
+                hint="check the audio file and its type, and that the model name exists"
+                if code == 400
+                else "check the model name (e.g. 'gemini-2.5-flash')",
+                provider="gemini",
+                status=code,
+            )
+        return ProviderError(f"{what} failed (HTTP {code}): {said}", provider="gemini", status=code)
+    if isinstance(exc, _timeout_errors()):
+        return ProviderTimeout(
+            f"{what} did not answer within {timeout:g} s",
+            hint="the job is retried automatically; long songs take longer, so give the "
+            "transcriber a longer timeout or send a shorter excerpt",
+            provider="gemini",
+        )
+    if isinstance(exc, json.JSONDecodeError | genai_errors.UnknownApiResponseError):
+        return unusable(model, "the answer is not JSON")
+    if isinstance(exc, _connection_errors()):
+        return ProviderUnavailable(
+            f"{what} cannot be reached: {scrub(_short(str(exc) or type(exc).__name__))}",
+            hint="check the network connection; the job is retried automatically",
+            provider="gemini",
+        )
+    return None
+
+
+def unusable(model: str, why: str) -> ProviderError:
+    """The model answered, but with nothing the studio can use."""
+    return ProviderError(
+        f"Gemini ({model}) answered with something unusable: {why}",
+        hint="try again; if it keeps happening, try another model, or import the lyrics "
+        "from an LRC/SRT/VTT file instead",
+        provider="gemini",
+    )

@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from studio.engine import Client, EngineInfo, Home, ensure_engine, find_engine, stop_engine
-from studio.errors import NotFound, StudioError
+from studio.errors import InvalidInput, NotFound, StudioError
 from studio.model import Analysis
 
 __all__ = ["app", "main"]
@@ -193,6 +193,38 @@ def analyze(
         _print_map(analysis)
         if plot is not None:
             typer.echo(f"  picture: {plot}")
+
+
+@app.command()
+def lyrics(
+    project: str,
+    file: Annotated[Path | None, typer.Argument(help="LRC, SRT, VTT or plain text")] = None,
+    *,
+    home: HomeOption = None,
+    export: Annotated[
+        str | None, typer.Option("--export", help="print the lyrics as lrc or srt")
+    ] = None,
+) -> None:
+    """Import a project's lyrics from a file, or print them (--export lrc|srt)."""
+    if file is not None:
+        if not file.is_file():
+            raise StudioError(f"there is no file at {file}", hint="check the path")
+        try:
+            text = file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"{file.name} is not UTF-8 text", hint="save the lyrics as UTF-8 text"
+            ) from exc
+        done = _run(home, lambda c: c.import_lyrics(project, text, file.name))
+        note = " (times estimated from the song's sections)" if done.estimated else ""
+        typer.echo(f"imported {len(done.lines)} lines from {file.name}{note}")
+        return
+    if export is not None:
+        typer.echo(_run(home, lambda c: c.export_lyrics(project, export)), nl=False)
+        return
+    found = _run(home, lambda c: c.lyrics(project))
+    for line in found.lines:
+        typer.echo(f"{line.start:7.2f}-{line.end:7.2f}s  {line.text}")
 
 
 def _job_line(j: Any) -> str:

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import studio
-from studio.audio import MAX_BYTES
+from studio.audio import MAX_BYTES, parse_lyrics, to_lrc, to_srt
 from studio.engine._events import EventBus
 from studio.errors import InvalidInput, NotFound, PayloadTooLarge, StudioError, Unauthorized
 from studio.jobs import JobRunner, upload_path
@@ -39,6 +39,7 @@ from studio.model import (
     CommentKind,
     Concept,
     JobStatus,
+    Lyrics,
     Mood,
     OwnerKind,
     Project,
@@ -282,6 +283,12 @@ def create_app(state: EngineState) -> FastAPI:
     app.include_router(_routes(state))
     app.add_middleware(_Guard, token=state.token, max_upload=state.max_upload)
     return app
+
+
+class LyricsUpload(StudioModel):
+    text: str = Field(max_length=1_000_000)
+    filename: str | None = Field(default=None, max_length=255)
+    """Names the format (``.lrc``, ``.srt``, ``.vtt``, ``.txt``); without it, it is sniffed."""
 
 
 async def _stage(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[str, int]:
@@ -784,6 +791,47 @@ def _routes(state: EngineState) -> APIRouter:
         if fresh:
             state.publish("analysis.corrected", data["corrections"], project_id(ref))
         return data  # type: ignore[no-any-return]
+
+    @r.put("/projects/{ref}/lyrics")
+    async def put_lyrics(ref: str, body: LyricsUpload, request: Request) -> dict[str, Any]:
+        """Import lyrics: LRC (with word times), SRT or VTT; plain text is spread over the
+        song's sung sections on bar lines and marked as estimated."""
+
+        def op(tx: Tx) -> Lyrics:
+            project, found = song_map(tx, ref)
+            assert project.audio is not None
+            mapped = found.corrected(project.audio.corrections)
+            lyrics = parse_lyrics(
+                body.text,
+                body.filename,
+                duration=mapped.duration,
+                sections=mapped.sections,
+                downbeats=mapped.downbeats,
+            )
+            audio = project.audio.model_copy(update={"lyrics": lyrics})
+            tx.projects.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+            return lyrics
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("lyrics.updated", {"lines": len(data["lines"])}, project_id(ref))
+        return data  # type: ignore[no-any-return]
+
+    @r.get("/projects/{ref}/lyrics", response_model=None)
+    async def get_lyrics(ref: str, format: str = "json") -> dict[str, Any] | Response:
+        project = await store.read(lambda tx: tx.projects.get(project_id(ref)))
+        if project.audio is None or project.audio.lyrics is None:
+            raise NotFound(
+                f"project {project.name!r} has no lyrics yet",
+                hint="import an LRC, SRT or VTT file, or plain text",
+            )
+        lyrics = project.audio.lyrics
+        if format == "json":
+            return lyrics.model_dump(mode="json")
+        writers = {"lrc": to_lrc, "srt": to_srt}
+        if format not in writers:
+            raise InvalidInput(f"lyrics come as json, lrc or srt, not {format[:20]!r}")
+        return Response(writers[format](lyrics), media_type="text/plain; charset=utf-8")
 
     # -- events
 

@@ -38,6 +38,7 @@ from studio.model import (
     Concept,
     Job,
     JobStatus,
+    Lyrics,
     Mood,
     Project,
     Scene,
@@ -396,6 +397,32 @@ class Client:
                 "PUT", f"/v1/projects/{_seg(project_id)}/analysis/corrections", json=body
             )
         )
+
+    async def import_lyrics(
+        self, project_id: str, text: str, filename: str | None = None
+    ) -> Lyrics:
+        """Give the project's song its words: LRC, SRT or VTT text, or plain lyrics to spread."""
+        body = {"text": text, "filename": filename}
+        return Lyrics.model_validate(
+            await self.request("PUT", f"/v1/projects/{_seg(project_id)}/lyrics", json=body)
+        )
+
+    async def lyrics(self, project_id: str) -> Lyrics:
+        return Lyrics.model_validate(
+            await self.request("GET", f"/v1/projects/{_seg(project_id)}/lyrics")
+        )
+
+    async def export_lyrics(self, project_id: str, format: str = "lrc") -> str:
+        """The project's lyrics as LRC or SRT text."""
+        http = await self._connection()
+        reply = await http.get(
+            f"/v1/projects/{_seg(project_id)}/lyrics",
+            params={"format": format},
+            headers={"authorization": f"Bearer {self._token}"},
+        )
+        if reply.status_code >= 400:
+            raise error_from_payload(reply.json().get("error", {}))
+        return reply.text
 
     # ---- assets, export, import ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from studio.model._analysis import AnalysisCorrections
 from studio.model._base import Name, StudioModel, new_id, utcnow
+from studio.model._lyrics import Lyrics
 
 __all__ = ["AudioTrack", "Brief", "Character", "Concept", "Mood", "Project"]
 
@@ -34,6 +35,8 @@ class AudioTrack(StudioModel):
     channels: int = Field(ge=1, le=16)
     corrections: AnalysisCorrections = Field(default_factory=AnalysisCorrections)
     """What a person changed in the detected map of this song (beat grid, sections)."""
+    lyrics: Lyrics | None = None
+    """The words and when they are sung (imported, spread over the song, or transcribed)."""
 
 
 class Project(StudioModel):

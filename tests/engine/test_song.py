@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from studio.audio import DEFAULT_STRUCTURE, SongTruth, synthesize_song
+from studio.audio import DEFAULT_STRUCTURE, SongTruth, demo_lyrics_lrc, synthesize_song
 from studio.engine import Client, EngineServer, Home
 from studio.errors import InvalidInput, JobFailed, NotFound
 from studio.model import AnalysisCorrections, SectionEdit
@@ -167,3 +167,43 @@ def test_bad_files_are_refused_and_leave_nothing_behind(
 
     call(home, go)
     assert not list((home.work / "uploads").iterdir())
+
+
+def test_lyrics_are_imported_spread_and_exported(
+    home: Home, engine: EngineServer, song: tuple[Path, SongTruth]
+) -> None:
+    path, truth = song
+
+    async def go(c: Client) -> None:
+        project = await c.create_project("Sung")
+        await c.wait_job((await c.upload_song(path, project_id=project.id)).id, timeout=120)
+        with pytest.raises(NotFound, match="no lyrics yet"):
+            await c.lyrics(project.id)
+        lrc = demo_lyrics_lrc(truth)
+        imported = await c.import_lyrics(project.id, lrc, "neon.lrc")
+        assert imported.source == "lrc" and not imported.estimated
+        assert imported.lines[0].start == pytest.approx(truth.sections[1][0], abs=0.01)
+        exported = await c.export_lyrics(project.id, "srt")
+        assert "-->" in exported and imported.lines[0].text in exported
+        # A broken file changes nothing.
+        with pytest.raises(InvalidInput, match="line 2"):
+            await c.import_lyrics(project.id, "[00:01.00]one\n[00:99.00]two\n", "bad.lrc")
+        assert (await c.lyrics(project.id)) == imported
+        # Plain words are spread over the sung sections, on bar lines, and say so.
+        plain = "first line\nsecond line\n\nthird line\nfourth line\n"
+        spread = await c.import_lyrics(project.id, plain)
+        assert spread.estimated and [line.text for line in spread.lines][:2] == [
+            "first line",
+            "second line",
+        ]
+        sung = [
+            (s.start, s.end)
+            for s in (await c.song_map(project.id)).sections
+            if s.label in {"verse", "chorus", "bridge"}
+        ]
+        downbeats = (await c.song_map(project.id)).downbeats
+        for line in spread.lines:
+            assert any(a <= line.start < b for a, b in sung)
+            assert min(abs(d - line.start) for d in downbeats) < 0.01
+
+    call(home, go)

@@ -32,6 +32,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.engine_roundtrip
+	$(PY) -m benchmarks.analysis
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

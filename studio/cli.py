@@ -204,8 +204,21 @@ def lyrics(
     export: Annotated[
         str | None, typer.Option("--export", help="print the lyrics as lrc or srt")
     ] = None,
+    transcribe: Annotated[
+        bool, typer.Option("--transcribe", help="hear the words in the song (needs a Gemini key)")
+    ] = False,
 ) -> None:
-    """Import a project's lyrics from a file, or print them (--export lrc|srt)."""
+    """Import a project's lyrics from a file, transcribe them, or print them."""
+    if transcribe:
+
+        async def hear(c: Client) -> Any:
+            pid = (await c.get_project(project)).id
+            job = await c.submit_job("audio.transcribe", {"project_id": pid}, project_id=pid)
+            return await c.wait_job(job.id)
+
+        done = _run(home, hear)
+        typer.echo(f"transcribed {done.result['words']} words in {done.result['lines']} lines")
+        return
     if file is not None:
         if not file.is_file():
             raise StudioError(f"there is no file at {file}", hint="check the path")

@@ -5,6 +5,7 @@ from studio.audio._ingest import MAX_BYTES, MAX_SECONDS, MIN_SECONDS, DecodedAud
 from studio.audio._lyrics import (
     MAX_LYRICS_BYTES,
     MAX_LYRICS_LINES,
+    lyrics_from_words,
     parse_lrc,
     parse_lyrics,
     parse_srt,
@@ -30,6 +31,7 @@ __all__ = [
     "analyze_file",
     "demo_lyrics_lrc",
     "load_audio",
+    "lyrics_from_words",
     "parse_lrc",
     "parse_lyrics",
     "parse_srt",

@@ -29,6 +29,7 @@ from studio.model import LyricLine, Lyrics, LyricsSource, LyricWord, Section
 __all__ = [
     "MAX_LYRICS_BYTES",
     "MAX_LYRICS_LINES",
+    "lyrics_from_words",
     "parse_lrc",
     "parse_lyrics",
     "parse_srt",
@@ -772,3 +773,41 @@ def _spread(
             _Cue(n, s, text, end=e) for (n, text), s, e in zip(group, starts, ends, strict=True)
         )
     return _finish(cues, "text", _Fmt("lrc"), len(lines), estimated=True)
+
+
+_LINE_GAP = 0.8
+"""A pause this long (seconds) between two sung words starts a new line."""
+_LINE_WORDS = 10
+
+
+def lyrics_from_words(
+    words: Sequence[tuple[str, float, float]],
+    *,
+    breaks: Sequence[float] = (),
+    language: str | None = None,
+) -> Lyrics:
+    """Transcribed words ``(text, start, end)`` as lines: a new line after a pause, after ten
+    words, or where a section starts (``breaks``)."""
+    cleaned = [(t.strip(), s, e) for t, s, e in words if t.strip() and e > s]
+    if not cleaned:
+        raise InvalidInput(
+            "the transcription has no words", hint="import the lyrics from a file instead"
+        )
+    lines: list[list[tuple[str, float, float]]] = [[cleaned[0]]]
+    for previous, word in itertools.pairwise(cleaned):
+        crossed = any(previous[2] <= b <= word[1] + 1e-6 for b in breaks)
+        if word[1] - previous[2] >= _LINE_GAP or len(lines[-1]) >= _LINE_WORDS or crossed:
+            lines.append([])
+        lines[-1].append(word)
+    built = []
+    for group in lines:
+        start, end = group[0][1], max(group[-1][2], group[0][1] + 0.01)
+        built.append(
+            LyricLine(
+                start=start,
+                end=end,
+                text=" ".join(t for t, _, _ in group),
+                words=[LyricWord(start=s, end=e, text=t) for t, s, e in group],
+            )
+        )
+    return Lyrics(lines=built, source="transcribed", language=language)

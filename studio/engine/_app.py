@@ -107,6 +107,7 @@ class _Guard:
                 Unauthorized(
                     "the engine token is missing or wrong",
                     hint="clients read it from engine.json in the studio home",
+                    scope="engine",
                 ),
             )
             return

@@ -157,7 +157,7 @@ class Client:
                     hint="it may have been restarted; try again (writes sent with an "
                     "idempotency key are safe to repeat)",
                 ) from exc
-            if reply.status_code == 401 and attempt == 0 and self._fixed is None:
+            if _engine_token_refused(reply) and attempt == 0 and self._fixed is None:
                 await self._reset()  # a new engine, a new token
                 continue
             return _decode(reply)
@@ -518,6 +518,17 @@ class Client:
             raise EngineUnavailable(
                 "the engine's event stream ended", hint="subscribe again to resume"
             ) from exc
+
+
+def _engine_token_refused(reply: httpx.Response) -> bool:
+    """A 401 from the engine's own guard (not a provider's key refused inside a request)."""
+    if reply.status_code != 401:
+        return False
+    try:
+        details = reply.json()["error"].get("details") or {}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return True
+    return bool(details.get("scope") == "engine")
 
 
 def _seg(value: str) -> str:

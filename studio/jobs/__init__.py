@@ -1,7 +1,7 @@
 """Jobs: rows in the store, run by one runner in the engine. Handlers do the work; the runner
 owns status, retries, progress, cancellation and resume."""
 
-from studio.jobs._audio import UPLOADS, AnalyzeHandler, upload_path
+from studio.jobs._audio import UPLOADS, AnalyzeHandler, TranscribeHandler, upload_path
 from studio.jobs._builtin import ExportHandler, TestcardHandler, builtin_handlers, load_handlers
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler
@@ -15,6 +15,7 @@ __all__ = [
     "JobHandler",
     "JobRunner",
     "TestcardHandler",
+    "TranscribeHandler",
     "backoff",
     "builtin_handlers",
     "load_handlers",

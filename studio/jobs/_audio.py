@@ -10,19 +10,29 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
-from studio.audio import ANALYZER
-from studio.errors import StudioError, error_from_payload
+from studio.audio import ANALYZER, lyrics_from_words
+from studio.errors import Conflict, InvalidInput, RenderError, StudioError, error_from_payload
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
-from studio.model import Analysis, AudioTrack, StudioModel, utcnow
+from studio.model import Analysis, AudioTrack, Project, StudioModel, utcnow
+from studio.providers import resolve_transcriber
+from studio.render import compact_audio_command
 from studio.store import Tx
 
-__all__ = ["UPLOADS", "AnalyzeHandler", "AnalyzeParams", "upload_path"]
+__all__ = [
+    "UPLOADS",
+    "AnalyzeHandler",
+    "AnalyzeParams",
+    "TranscribeHandler",
+    "TranscribeParams",
+    "upload_path",
+]
 
 UPLOADS = "uploads"
 """The folder under the engine's work folder where uploads wait for their job."""
@@ -130,3 +140,84 @@ class AnalyzeHandler(JobHandler):
             **({"corrections": kept} if kept is not None else {}),
         )
         tx.projects.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+
+
+class TranscribeParams(StudioModel):
+    project_id: str
+    provider: str | None = Field(default=None, max_length=120)
+    """A transcriber by name (``"gemini"``, ``"gemini:<model>"``); default: the configured one."""
+    language: str | None = Field(default=None, max_length=20)
+    align: bool = True
+    """Give the transcriber the project's current lyrics text, so it only has to place it."""
+
+
+class TranscribeHandler(JobHandler):
+    """``audio.transcribe``: the song's words with their times, from a transcription provider.
+
+    The provider is resolved when the job is submitted, so a missing key is refused at once
+    (with what to set, or to import a lyrics file instead), not after a wait in the queue.
+    """
+
+    kind = "audio.transcribe"
+    concurrency = 2
+    max_attempts = 3
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        checked = validated(TranscribeParams, params, self.kind)
+        resolve_transcriber(checked["provider"], environ=self._environ)
+        return checked
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        p = TranscribeParams.model_validate(ctx.params)
+        transcriber = resolve_transcriber(p.provider, environ=self._environ)
+
+        def read(tx: Tx) -> tuple[Project, Analysis | None]:
+            project = tx.projects.get(p.project_id)
+            if project.audio is None:
+                raise InvalidInput(
+                    f"project {project.name!r} has no song yet", hint="upload one first"
+                )
+            return project, tx.analyses.find(project.audio.asset_sha256)
+
+        project, found = await ctx.store.read(read)
+        assert project.audio is not None
+        ctx.stage("compact", "making a small copy of the song to send")
+        compact = ctx.workdir / "song.ogg"
+        master = ctx.assets.path(project.audio.asset_sha256)
+        code, err = await ctx.run_process(compact_audio_command(master, compact))
+        if code != 0:
+            raise RenderError("ffmpeg could not make a copy of the song", hint=err.strip()[-300:])
+        hint = project.audio.lyrics.text if p.align and project.audio.lyrics else None
+        ctx.stage("transcribe", f"asking {transcriber.name} for the words")
+        ctx.progress(0.2)
+        heard = await transcriber.transcribe(
+            compact.read_bytes(), "audio/ogg", language=p.language, hint=hint
+        )
+        mapped = found.corrected(project.audio.corrections) if found else None
+        breaks = [s.start for s in mapped.sections[1:]] if mapped else []
+        lyrics = lyrics_from_words(
+            [(w.text, w.start, w.end) for w in heard.words],
+            breaks=breaks,
+            language=heard.language,
+        )
+
+        def save(tx: Tx) -> None:
+            current = tx.projects.get(p.project_id)
+            if current.audio is None or current.audio.asset_sha256 != project.audio.asset_sha256:  # type: ignore[union-attr]
+                raise Conflict("the project's song changed while it was transcribed")
+            audio = current.audio.model_copy(update={"lyrics": lyrics})
+            tx.projects.replace(current.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+
+        ctx.stage("store", "keeping the words")
+        await ctx.store.write(save)
+        ctx.progress(1.0, "done")
+        return {
+            "lines": len(lyrics.lines),
+            "words": len(heard.words),
+            "provider": heard.provider,
+            "model": heard.model,
+            "language": heard.language,
+        }

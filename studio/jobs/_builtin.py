@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from studio.errors import RenderError
-from studio.jobs._audio import AnalyzeHandler
+from studio.jobs._audio import AnalyzeHandler, TranscribeHandler
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
 from studio.model import StudioModel
@@ -155,7 +155,10 @@ def _archive_name(name: str) -> str:
 
 
 def builtin_handlers() -> dict[str, JobHandler]:
-    return {h.kind: h for h in (TestcardHandler(), ExportHandler(), AnalyzeHandler())}
+    return {
+        h.kind: h
+        for h in (TestcardHandler(), ExportHandler(), AnalyzeHandler(), TranscribeHandler())
+    }
 
 
 def load_handlers() -> dict[str, JobHandler]:

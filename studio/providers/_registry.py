@@ -13,7 +13,8 @@ from studio.providers.gemini import GeminiTranscriber
 __all__ = ["GEMINI_KEY_VARIABLES", "resolve_transcriber"]
 
 GEMINI_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-"""Where a Gemini key is looked for, first match wins."""
+"""Where a Gemini key is looked for, first match wins. ``STUDIO_GEMINI_BASE_URL`` sends the
+requests elsewhere (a proxy, or the tests' fake service)."""
 
 
 def _gemini_key(environ: Mapping[str, str]) -> str | None:
@@ -32,7 +33,10 @@ def _gemini_transcriber(model: str | None, environ: Mapping[str, str]) -> Transc
             hint="set GEMINI_API_KEY (or GOOGLE_API_KEY), or import the lyrics from an "
             "LRC/SRT/VTT file instead",
         )
-    return GeminiTranscriber(key, model=model) if model else GeminiTranscriber(key)
+    base_url = environ.get("STUDIO_GEMINI_BASE_URL", "").strip() or None
+    if model:
+        return GeminiTranscriber(key, model=model, base_url=base_url)
+    return GeminiTranscriber(key, base_url=base_url)
 
 
 _TRANSCRIBERS: dict[str, Callable[[str | None, Mapping[str, str]], Transcriber]] = {

@@ -2,6 +2,7 @@
 
 from studio.render._ffmpeg import (
     FfmpegInfo,
+    compact_audio_command,
     concat_command,
     decode_audio_command,
     ffmpeg_info,
@@ -14,6 +15,7 @@ __all__ = [
     "FfmpegInfo",
     "MediaInfo",
     "ProgressParser",
+    "compact_audio_command",
     "concat_command",
     "decode_audio_command",
     "ffmpeg_info",

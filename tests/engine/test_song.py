@@ -4,8 +4,9 @@ leave nothing behind, and corrections kept beside the detected map."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,9 +16,10 @@ import soundfile as sf
 
 from studio.audio import DEFAULT_STRUCTURE, SongTruth, demo_lyrics_lrc, synthesize_song
 from studio.engine import Client, EngineServer, Home
-from studio.errors import InvalidInput, JobFailed, NotFound
+from studio.errors import InvalidInput, JobFailed, NotFound, Unauthorized
 from studio.model import AnalysisCorrections, SectionEdit
 from tests.audio.test_ingest import _bad_files
+from tests.providers.test_gemini_transcriber import FakeGemini, Reply, answer
 
 T = TypeVar("T")
 
@@ -36,6 +38,18 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SongTruth]:
     path = tmp_path_factory.mktemp("song") / "neon night.wav"
     sf.write(path, audio, truth.sample_rate, subtype="PCM_16")
     return path, truth
+
+
+@pytest.fixture
+def gemini() -> Iterator[FakeGemini]:
+    """A fake Gemini service on a free loopback port, stopped when the test ends."""
+    fake = FakeGemini()
+    fake.thread.start()
+    yield fake
+    fake.release.set()
+    fake.server.shutdown()
+    fake.server.server_close()
+    fake.thread.join(5)
 
 
 def test_a_song_becomes_the_projects_song_with_its_map(
@@ -205,5 +219,51 @@ def test_lyrics_are_imported_spread_and_exported(
         for line in spread.lines:
             assert any(a <= line.start < b for a, b in sung)
             assert min(abs(d - line.start) for d in downbeats) < 0.01
+
+    call(home, go)
+
+
+def test_the_song_is_transcribed_into_timed_lines(
+    home: Home,
+    engine: EngineServer,
+    song: tuple[Path, SongTruth],
+    gemini: FakeGemini,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path, truth = song
+    verse = truth.sections[1][0]
+    words = [
+        {"text": w, "start": verse + 0.5 * i, "end": verse + 0.5 * i + 0.4}
+        for i, w in enumerate(["streetlights", "count", "the", "minutes", "down"])
+    ] + [{"text": "rain", "start": verse + 6.0, "end": verse + 6.5}]
+    gemini.reply = Reply(body=answer(words))
+
+    async def go(c: Client) -> None:
+        project = await c.create_project("Heard")
+        # Without a key the job is refused when it is asked for, with what to do.
+        monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+        monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+        with pytest.raises(Unauthorized) as err:
+            await c.submit_job("audio.transcribe", {"project_id": project.id})
+        assert "LRC" in (err.value.hint or "")
+        monkeypatch.setenv("GEMINI_API_KEY", "test-key-never-shown-123")
+        monkeypatch.setenv("STUDIO_GEMINI_BASE_URL", gemini.base_url)
+        await c.wait_job((await c.upload_song(path, project_id=project.id)).id, timeout=120)
+        job = await c.submit_job("audio.transcribe", {"project_id": project.id})
+        done = await c.wait_job(job.id, timeout=60)
+        assert done.result is not None and done.result["words"] == 6
+        sent = gemini.requests[-1]
+        inline = next(p for p in sent.parts if "inlineData" in p)["inlineData"]
+        assert inline.get("mimeType", inline.get("mime_type")) == "audio/ogg"
+        assert base64.urlsafe_b64decode(inline["data"])[:4] == b"OggS"  # a compact copy
+        lyrics = await c.lyrics(project.id)
+        assert lyrics.source == "transcribed"
+        # A pause of over a second starts a new line.
+        assert [line.text for line in lyrics.lines] == [
+            "streetlights count the minutes down",
+            "rain",
+        ]
+        assert lyrics.lines[0].words[0].start == pytest.approx(verse, abs=0.001)
+        assert "test-key-never-shown-123" not in str(done.model_dump())
 
     call(home, go)

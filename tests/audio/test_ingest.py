@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from studio.audio import load_audio, synthesize_song
-from studio.errors import InvalidInput
+from studio.errors import InvalidInput, PayloadTooLarge
 from studio.render import ffmpeg_path
 
 SONG = (("verse", 2), ("chorus", 2))  # 8 s at 120 BPM, plus a 1 s tail
@@ -147,3 +147,14 @@ def test_bad_files_are_refused_clearly_and_left_as_they_were(
         assert message in err.value.message, case
         assert err.value.hint, case
         assert (digest(path) if path.exists() else None) == before, case
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    song: tuple[Path, np.ndarray, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.audio._ingest as ingest
+
+    monkeypatch.setattr(ingest, "MAX_BYTES", song[0].stat().st_size - 1)
+    with pytest.raises(PayloadTooLarge) as err:
+        load_audio(song[0])
+    assert "the limit is" in err.value.message and err.value.hint

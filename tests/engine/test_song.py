@@ -16,7 +16,7 @@ import soundfile as sf
 
 from studio.audio import DEFAULT_STRUCTURE, SongTruth, demo_lyrics_lrc, synthesize_song
 from studio.engine import Client, EngineServer, Home
-from studio.errors import InvalidInput, JobFailed, NotFound, Unauthorized
+from studio.errors import InvalidInput, JobFailed, NotFound, PayloadTooLarge, Unauthorized
 from studio.model import AnalysisCorrections, SectionEdit
 from tests.audio.test_ingest import _bad_files
 from tests.providers.test_gemini_transcriber import FakeGemini, Reply, answer
@@ -267,3 +267,22 @@ def test_the_song_is_transcribed_into_timed_lines(
         assert "test-key-never-shown-123" not in str(done.model_dump())
 
     call(home, go)
+
+
+def test_a_song_over_the_upload_limit_is_refused_and_not_kept(
+    home: Home, song: tuple[Path, SongTruth], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUDIO_MAX_UPLOAD", str(song[0].stat().st_size // 2))
+    with EngineServer(home):
+
+        async def work(c: Client) -> None:
+            project = await c.create_project("Too big")
+            with pytest.raises(PayloadTooLarge):
+                await c.upload_song(song[0], project_id=project.id)
+            assert (await c.get_project(project.id)).audio is None
+            assert await c.jobs() == []
+
+        call(home, work)
+    uploads = home.work / "uploads"
+    assert not uploads.exists() or not list(uploads.iterdir())
+    assert not [p for p in home.assets.rglob("*") if p.is_file()]

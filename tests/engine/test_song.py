@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -17,19 +16,10 @@ import soundfile as sf
 from studio.audio import DEFAULT_STRUCTURE, SongTruth, demo_lyrics_lrc, synthesize_song
 from studio.engine import Client, EngineServer, Home
 from studio.errors import InvalidInput, JobFailed, NotFound, PayloadTooLarge, Unauthorized
-from studio.model import AnalysisCorrections, SectionEdit
+from studio.model import AnalysisCorrections, Project, SectionEdit
 from tests.audio.test_ingest import _bad_files
+from tests.engine.test_api import call
 from tests.providers.test_gemini_transcriber import FakeGemini, Reply, answer
-
-T = TypeVar("T")
-
-
-def call(home: Home, work: Callable[[Client], Awaitable[T]]) -> T:
-    async def go() -> T:
-        async with Client(home, autostart=False) as client:
-            return await work(client)
-
-    return asyncio.run(go())
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +30,17 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SongTruth]:
     return path, truth
 
 
+async def project_with_song(c: Client, name: str, song: Path) -> Project:
+    """A new project whose song has been uploaded and analysed."""
+    project = await c.create_project(name)
+    await c.wait_job((await c.upload_song(song, project_id=project.id)).id, timeout=120)
+    return project
+
+
 @pytest.fixture
 def gemini() -> Iterator[FakeGemini]:
-    """A fake Gemini service on a free loopback port, stopped when the test ends."""
-    fake = FakeGemini()
-    fake.thread.start()
-    yield fake
-    fake.release.set()
-    fake.server.shutdown()
-    fake.server.server_close()
-    fake.thread.join(5)
+    with FakeGemini.running() as fake:
+        yield fake
 
 
 def test_a_song_becomes_the_projects_song_with_its_map(
@@ -98,8 +89,7 @@ def test_corrections_are_kept_beside_the_detected_map(
     path, _ = song
 
     async def go(c: Client) -> None:
-        project = await c.create_project("Corrected")
-        await c.wait_job((await c.upload_song(path, project_id=project.id)).id, timeout=120)
+        project = await project_with_song(c, "Corrected", path)
         detected = await c.song_map(project.id, detected=True)
         events: list[str] = []
 
@@ -189,8 +179,7 @@ def test_lyrics_are_imported_spread_and_exported(
     path, truth = song
 
     async def go(c: Client) -> None:
-        project = await c.create_project("Sung")
-        await c.wait_job((await c.upload_song(path, project_id=project.id)).id, timeout=120)
+        project = await project_with_song(c, "Sung", path)
         with pytest.raises(NotFound, match="no lyrics yet"):
             await c.lyrics(project.id)
         lrc = demo_lyrics_lrc(truth)

@@ -133,6 +133,20 @@ class FakeGemini:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls) -> Iterator[FakeGemini]:
+        """A fake on a free loopback port, shut down (and its thread joined) at the end."""
+        fake = cls()
+        fake.thread.start()
+        try:
+            yield fake
+        finally:
+            fake.release.set()
+            fake.server.shutdown()
+            fake.server.server_close()
+            fake.thread.join(5)
+
     def transcriber(self, **options: Any) -> GeminiTranscriber:
         options.setdefault("timeout", 10.0)
         return GeminiTranscriber(KEY, base_url=self.base_url, **options)
@@ -140,13 +154,8 @@ class FakeGemini:
 
 @pytest.fixture(scope="module")
 def gemini_server() -> Iterator[FakeGemini]:
-    fake = FakeGemini()
-    fake.thread.start()
-    yield fake
-    fake.release.set()
-    fake.server.shutdown()
-    fake.server.server_close()
-    fake.thread.join(5)
+    with FakeGemini.running() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """``make demo`` / ``python -m studio.demo``: the studio's offline demo, as far as it is built.
 
-Today it exercises the engine room end to end: the engine is started on first use, a project
-with a small storyboard is written, scenes go through their approval gates, a segmented
-test-card render runs as a job with live progress and is verified, and the project is exported
-to one archive. The song analysis, generation and the real render join it as they land.
+Today it exercises the engine room and the song's map end to end: the engine is started on
+first use, the built-in demo song is made, uploaded, analysed and drawn, its lyrics imported, a
+project with a small storyboard on the song's sections is written, scenes go through their
+approval gates, a segmented test-card render runs as a job with live progress and is verified,
+and the project is exported to one archive. Generation and the real render join it as they land.
 """
 
 from __future__ import annotations
@@ -17,11 +18,23 @@ from studio.engine import Client, Home, find_engine, stop_engine
 from studio.model import JobStatus
 
 OUT = Path("demo-output")
-SCENES = [
-    (0.0, 4.0, "intro", "empty highway at dusk, headlights far away", "zoom_in"),
-    (4.0, 8.0, "verse", "neon signs reflected in wet asphalt", "pan_left"),
-    (8.0, 12.0, "chorus", "the city skyline explodes into light", "push_in"),
-]
+PROMPTS = {
+    "intro": ("empty highway at dusk, headlights far away", "zoom_in"),
+    "verse": ("neon signs reflected in wet asphalt", "pan_left"),
+    "chorus": ("the city skyline explodes into light", "push_in"),
+}
+
+
+def _demo_song(folder: Path) -> tuple[Path, str]:
+    """The built-in demo song as a FLAC file, and its lyrics as LRC."""
+    import soundfile as sf
+
+    from studio.audio import demo_lyrics_lrc, synthesize_song
+
+    audio, truth = synthesize_song()
+    path = folder / "neon-night.flac"
+    sf.write(path, audio, truth.sample_rate)
+    return path, demo_lyrics_lrc(truth)
 
 
 async def demo(home: Home) -> None:
@@ -31,12 +44,29 @@ async def demo(home: Home) -> None:
         name = f"Demo {time.strftime('%Y-%m-%d %H:%M:%S')}"
         project = await studio.create_project(name, brief={"text": "night drive, neon, rain"})
         print(f"project: {project.name} ({project.id})")
-        for start, end, section, prompt, camera in SCENES:
+        OUT.mkdir(exist_ok=True)
+        song, lrc = _demo_song(OUT)
+        job = await studio.wait_job((await studio.upload_song(song, project_id=project.id)).id)
+        song_map = await studio.song_map(project.id)
+        stages = job.result["stages"] if job.result else {}
+        print(f"  song: {song_map.summary()} (analysed in {sum(stages.values()):.2f} s)")
+        song_map.plot().savefig(OUT / "song-map.png")
+        print(f"  map drawn -> {OUT / 'song-map.png'}")
+        lyrics = await studio.import_lyrics(project.id, lrc, "neon-night.lrc")
+        print(f"  lyrics: {len(lyrics.lines)} lines, first at {lyrics.lines[0].start:.2f} s")
+        for section in song_map.sections[:3]:
+            prompt, camera = PROMPTS.get(section.label, PROMPTS["verse"])
             scene = await studio.add_scene(
-                project.id, start=start, end=end, section=section, prompt=prompt, camera=camera
+                project.id,
+                start=section.start,
+                end=section.end,
+                section=section.label,
+                prompt=prompt,
+                camera=camera,
             )
             await studio.scene_action(scene.id, "approve_text")
-            print(f"  scene {scene.index + 1}: {start:4.1f}-{end:4.1f}s {section:<7} {prompt}")
+            span = f"{section.start:5.1f}-{section.end:5.1f}s"
+            print(f"  scene {scene.index + 1}: {span} {section.label:<7} {prompt}")
         job = await studio.submit_job(
             "render.testcard",
             {"duration": 12, "fps": 25, "width": 640, "height": 360, "segment": 4},

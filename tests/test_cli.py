@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.engine import Home, stop_engine
+from studio.engine import Home, find_engine, stop_engine
 
 pytestmark = pytest.mark.slow
 FAKE_KEY = "sk-test-9f8e7d6c5b4a-never-print-me"
@@ -134,3 +134,30 @@ def test_analyze_prints_the_map_keeps_it_and_draws_it(cli_home: Home, tmp_path: 
     assert [j["kind"] for j in jobs].count("audio.analyze") == 1
     missing = studio(cli_home, "analyze", str(tmp_path / "nope.wav"))
     assert missing.returncode != 0 and "there is no file" in missing.stderr
+
+
+def test_the_demo_runs_offline_from_song_to_render(home: Home, tmp_path: Path) -> None:
+    env = os.environ | {"STUDIO_HOME": str(home.root)}
+    for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "REPLICATE_API_TOKEN"):
+        env.pop(key, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "studio.demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "112.0 BPM in 4" in done.stdout and "A minor" in done.stdout
+    from studio.audio import demo_lyrics_lrc, synthesize_song
+
+    sung = [
+        line for line in demo_lyrics_lrc(synthesize_song()[1]).splitlines() if line[1:2].isdigit()
+    ]
+    assert f"lyrics: {len(sung)} lines" in done.stdout
+    out = tmp_path / "demo-output"
+    assert (out / "song-map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "testcard.mp4").stat().st_size > 0
+    assert (out / "demo.studio.zip").stat().st_size > 0
+    assert find_engine(home) is None  # the demo stops the engine it started

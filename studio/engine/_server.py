@@ -27,7 +27,7 @@ from studio.engine._app import EngineState, create_app
 from studio.engine._events import EventBus
 from studio.engine._home import EngineInfo, Home
 from studio.errors import EngineUnavailable
-from studio.jobs import JobHandler, JobRunner, load_handlers
+from studio.jobs import JobHandler, JobRunner, load_handlers, sweep_uploads
 from studio.store import AssetStore, Database, StoreWorker
 
 __all__ = ["EngineServer", "max_upload_bytes"]
@@ -179,6 +179,9 @@ class EngineServer:
             max_upload=max_upload_bytes(),
             started_at=time.time(),
         )
+        swept = sweep_uploads(self.home.work)
+        if swept:
+            log.warning("removed %d upload(s) no job looked at within a day", swept)
         resumed = await runner.start()
         if resumed:
             log.warning("resumed %d job(s) left running by the last engine", resumed)

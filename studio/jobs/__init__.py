@@ -1,7 +1,13 @@
 """Jobs: rows in the store, run by one runner in the engine. Handlers do the work; the runner
 owns status, retries, progress, cancellation and resume."""
 
-from studio.jobs._audio import UPLOADS, AnalyzeHandler, TranscribeHandler, upload_path
+from studio.jobs._audio import (
+    UPLOADS,
+    AnalyzeHandler,
+    TranscribeHandler,
+    sweep_uploads,
+    upload_path,
+)
 from studio.jobs._builtin import ExportHandler, TestcardHandler, builtin_handlers, load_handlers
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler
@@ -19,5 +25,6 @@ __all__ = [
     "backoff",
     "builtin_handlers",
     "load_handlers",
+    "sweep_uploads",
     "upload_path",
 ]

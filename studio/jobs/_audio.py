@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "AnalyzeParams",
     "TranscribeHandler",
     "TranscribeParams",
+    "sweep_uploads",
     "upload_path",
 ]
 
@@ -41,6 +43,19 @@ _UPLOAD_NAME = r"^upload-[A-Za-z0-9_-]{8,64}\.bin$"
 
 def upload_path(work: Path, name: str) -> Path:
     return work / UPLOADS / name
+
+
+def sweep_uploads(work: Path, max_age: float = 86400.0) -> int:
+    """Remove staged uploads older than ``max_age`` seconds (left by an engine that stopped
+    between an upload and its job); returns how many went."""
+    folder = work / UPLOADS
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - max_age
+    old = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+    for p in old:
+        p.unlink(missing_ok=True)
+    return len(old)
 
 
 class AnalyzeParams(StudioModel):
@@ -184,9 +199,10 @@ class TranscribeHandler(JobHandler):
 
         project, found = await ctx.store.read(read)
         assert project.audio is not None
+        song_sha = project.audio.asset_sha256
         ctx.stage("compact", "making a small copy of the song to send")
         compact = ctx.workdir / "song.ogg"
-        master = ctx.assets.path(project.audio.asset_sha256)
+        master = ctx.assets.path(song_sha)
         code, err = await ctx.run_process(compact_audio_command(master, compact))
         if code != 0:
             raise RenderError("ffmpeg could not make a copy of the song", hint=err.strip()[-300:])
@@ -206,7 +222,7 @@ class TranscribeHandler(JobHandler):
 
         def save(tx: Tx) -> None:
             current = tx.projects.get(p.project_id)
-            if current.audio is None or current.audio.asset_sha256 != project.audio.asset_sha256:  # type: ignore[union-attr]
+            if current.audio is None or current.audio.asset_sha256 != song_sha:
                 raise Conflict("the project's song changed while it was transcribed")
             audio = current.audio.model_copy(update={"lyrics": lyrics})
             tx.projects.replace(current.model_copy(update={"audio": audio, "updated_at": utcnow()}))

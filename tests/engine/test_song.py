@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -275,3 +277,16 @@ def test_a_song_over_the_upload_limit_is_refused_and_not_kept(
     uploads = home.work / "uploads"
     assert not uploads.exists() or not list(uploads.iterdir())
     assert not [p for p in home.assets.rglob("*") if p.is_file()]
+
+
+def test_an_engine_start_sweeps_uploads_no_job_took(home: Home) -> None:
+    uploads = home.work / "uploads"
+    uploads.mkdir(parents=True)
+    stale, fresh = uploads / "upload-stale12345.bin", uploads / "upload-fresh12345.bin"
+    stale.write_bytes(b"left behind")
+    fresh.write_bytes(b"its job is queued")
+    day_ago = time.time() - 2 * 86400
+    os.utime(stale, (day_ago, day_ago))
+    with EngineServer(home):
+        pass
+    assert not stale.exists() and fresh.exists()

@@ -4,11 +4,23 @@ Implementations live in subpackages (``studio.providers.gemini``); only this pac
 an AI SDK, and it translates the SDK's failures into ``studio.errors``.
 """
 
-from studio.providers._protocols import TranscribedWord, Transcriber, Transcription
+from studio.providers._protocols import (
+    GeneratedImage,
+    ImageModel,
+    ImageRequest,
+    Shot,
+    TranscribedWord,
+    Transcriber,
+    Transcription,
+)
 from studio.providers._registry import GEMINI_KEY_VARIABLES, resolve_transcriber
 
 __all__ = [
     "GEMINI_KEY_VARIABLES",
+    "GeneratedImage",
+    "ImageModel",
+    "ImageRequest",
+    "Shot",
     "TranscribedWord",
     "Transcriber",
     "Transcription",

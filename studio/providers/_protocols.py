@@ -7,13 +7,21 @@ answer, before the studio turns it into its own domain (lyrics with word times).
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from studio.model import StudioModel
 
-__all__ = ["TranscribedWord", "Transcriber", "Transcription"]
+__all__ = [
+    "GeneratedImage",
+    "ImageModel",
+    "ImageRequest",
+    "Shot",
+    "TranscribedWord",
+    "Transcriber",
+    "Transcription",
+]
 
 
 class TranscribedWord(StudioModel):
@@ -78,4 +86,64 @@ class Transcriber(Protocol):
         ``language`` names the language when it is known; ``hint`` is the lyrics text when it
         is known, so the transcriber only has to find when each word is sung.
         """
+        ...
+
+
+Shot = Literal["wide", "medium", "close"]
+_HEX = r"^#[0-9a-fA-F]{6}$"
+
+
+class ImageRequest(StudioModel):
+    """What to paint: the words, the size, the seed, and the mood's colours."""
+
+    prompt: str = Field(min_length=1, max_length=4000)
+    negative: str = Field(default="", max_length=2000)
+    """What the picture must not show (providers that cannot honour it ignore it)."""
+    width: int = Field(ge=16, le=4096)
+    height: int = Field(ge=16, le=4096)
+    seed: int = Field(default=0, ge=0, lt=2**32)
+    palette: list[str] = Field(default_factory=list, max_length=12)
+    """The mood's colours as ``#rrggbb``, strongest first."""
+    shot: Shot | None = None
+    """How far the camera stands: sets the horizon and the size of figures."""
+    references: list[bytes] = Field(default_factory=list, max_length=8)
+    """Reference images (PNG/JPEG bytes) of a character or product to keep consistent."""
+
+    @field_validator("palette")
+    @classmethod
+    def _colours(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [c for c in value if not re.fullmatch(_HEX, c)]
+        if bad:
+            raise ValueError(f"palette colours must look like '#a1b2c3', not {bad[0]!r}")
+        return [c.lower() for c in value]
+
+
+class GeneratedImage(StudioModel):
+    """An image provider's answer: the encoded picture and what made it."""
+
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+    seed: int
+    provider: str
+    model: str
+    cost_usd: float = 0.0
+
+
+@runtime_checkable
+class ImageModel(Protocol):
+    """Words (and the mood's colours, references) in, a picture out."""
+
+    name: str
+
+    def estimate(self, request: ImageRequest) -> float:
+        """What ``generate`` would cost, in US dollars, before spending anything."""
+        ...
+
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        """Paint ``request``; the same request (seed included) gives the same picture where
+        the provider allows it."""
         ...

@@ -133,7 +133,8 @@ def analyze(decoded: DecodedAudio, sha256: str) -> tuple[Analysis, dict[str, flo
         bar_length = int(np.median(np.diff(bar_frames))) if len(bar_frames) > 1 else full.frames
         last = min(full.frames, int(bar_frames[-1]) + bar_length) if len(bar_frames) else 0
         edges = np.unique(np.clip(np.concatenate([bar_frames, [last]]), 0, full.frames))
-        bar_times = edges / FPS
+        # Bars start on the downbeats themselves (to a fraction of a frame), not on frames.
+        bar_times = np.append(downbeats, edges[-1] / FPS)[: len(edges)]
         norm_chroma = chroma / (chroma.sum(axis=0, keepdims=True) + 1e-9)
         groups = [
             timbre.astype(np.float64),

@@ -5,10 +5,15 @@ an AI SDK, and it translates the SDK's failures into ``studio.errors``.
 """
 
 from studio.providers._protocols import (
+    ConceptDraft,
     GeneratedImage,
     ImageModel,
     ImageRequest,
+    MoodDraft,
+    Planner,
+    SceneDraft,
     Shot,
+    ShotPlan,
     TranscribedWord,
     Transcriber,
     Transcription,
@@ -17,10 +22,15 @@ from studio.providers._registry import GEMINI_KEY_VARIABLES, resolve_transcriber
 
 __all__ = [
     "GEMINI_KEY_VARIABLES",
+    "ConceptDraft",
     "GeneratedImage",
     "ImageModel",
     "ImageRequest",
+    "MoodDraft",
+    "Planner",
+    "SceneDraft",
     "Shot",
+    "ShotPlan",
     "TranscribedWord",
     "Transcriber",
     "Transcription",

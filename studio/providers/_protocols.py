@@ -11,13 +11,18 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field, field_validator, model_validator
 
-from studio.model import StudioModel
+from studio.model import Analysis, Brief, CameraMove, StudioModel
 
 __all__ = [
+    "ConceptDraft",
     "GeneratedImage",
     "ImageModel",
     "ImageRequest",
+    "MoodDraft",
+    "Planner",
+    "SceneDraft",
     "Shot",
+    "ShotPlan",
     "TranscribedWord",
     "Transcriber",
     "Transcription",
@@ -146,4 +151,89 @@ class ImageModel(Protocol):
     async def generate(self, request: ImageRequest) -> GeneratedImage:
         """Paint ``request``; the same request (seed included) gives the same picture where
         the provider allows it."""
+        ...
+
+
+class ConceptDraft(StudioModel):
+    """A proposed idea for the video."""
+
+    title: str = Field(min_length=1, max_length=120)
+    logline: str = Field(max_length=1000)
+    description: str = Field(max_length=20_000)
+
+
+class MoodDraft(StudioModel):
+    """A proposed mood board: a name, colours and words that steer every prompt."""
+
+    name: str = Field(min_length=1, max_length=120)
+    palette: list[str] = Field(min_length=1, max_length=12)
+    keywords: list[str] = Field(max_length=40)
+    description: str = Field(default="", max_length=5000)
+
+    @field_validator("palette")
+    @classmethod
+    def _colours(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [c for c in value if not re.fullmatch(_HEX, c)]
+        if bad:
+            raise ValueError(f"palette colours must look like '#a1b2c3', not {bad[0]!r}")
+        return [c.lower() for c in value]
+
+
+class ShotPlan(StudioModel):
+    """Where a scene sits on the song's clock, and what the song does there (the planner
+    writes what it shows)."""
+
+    index: int = Field(ge=0)
+    start: float = Field(ge=0)
+    end: float = Field(gt=0)
+    section: str
+    energy: float = Field(ge=0, le=1)
+    """How loud the song is here, 0..1 across the song."""
+    lyric: str = ""
+    moment: str | None = None
+    """The key moment this scene starts on (``climax``, ``drop`` …), if any."""
+
+
+class SceneDraft(StudioModel):
+    """What one scene shows: the visual intent in words, the image prompt, the camera."""
+
+    index: int = Field(ge=0)
+    visual_intent: str = Field(max_length=5000)
+    prompt: str = Field(min_length=1, max_length=5000)
+    negative_prompt: str = Field(default="", max_length=2000)
+    camera: CameraMove = CameraMove.STATIC
+    shot: Shot = "medium"
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """Writes the creative documents: concepts, mood boards, and each scene's content."""
+
+    name: str
+
+    async def concepts(
+        self, brief: Brief, song: Analysis, *, n: int = 3, seed: int = 0
+    ) -> list[ConceptDraft]:
+        """``n`` different ideas for a video of ``song`` that answers ``brief``."""
+        ...
+
+    async def moods(
+        self, brief: Brief, concept: ConceptDraft, *, n: int = 4, seed: int = 0
+    ) -> list[MoodDraft]:
+        """``n`` mood boards to choose from."""
+        ...
+
+    async def scenes(
+        self,
+        brief: Brief,
+        concept: ConceptDraft,
+        mood: MoodDraft,
+        shots: list[ShotPlan],
+        *,
+        seed: int = 0,
+    ) -> list[SceneDraft]:
+        """One draft per shot, in order: a calm intro gets a calm image, the chorus the
+        strongest, the lyric of a shot shapes what it shows."""
         ...

@@ -2,5 +2,6 @@
 
 from studio.providers.local._image import LocalImageModel
 from studio.providers.local._painter import Scene, paint, read_scene
+from studio.providers.local._planner import LocalPlanner
 
-__all__ = ["LocalImageModel", "Scene", "paint", "read_scene"]
+__all__ = ["LocalImageModel", "LocalPlanner", "Scene", "paint", "read_scene"]

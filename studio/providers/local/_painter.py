@@ -18,12 +18,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 
-__all__ = ["Scene", "paint", "read_scene"]
+__all__ = ["PAINTED", "Scene", "paint", "read_scene"]
 
 F32 = NDArray[np.float32]
 RGB = NDArray[np.float32]
 
-_WORDS = {
+PAINTED: dict[str, set[str]] = {
     "night": {"night", "midnight", "neon", "moon", "moonlight", "stars", "starry", "dark"},
     "dusk": {"dusk", "sunset", "twilight", "evening", "golden", "hour"},
     "dawn": {"dawn", "sunrise", "morning", "daybreak"},
@@ -67,7 +67,7 @@ class Scene:
 
 def read_scene(prompt: str) -> Scene:
     words = set(re.findall(r"[a-z]+", prompt.lower()))
-    found = frozenset(name for name, keys in _WORDS.items() if words & keys)
+    found = frozenset(name for name, keys in PAINTED.items() if words & keys)
     time = next((t for t in ("night", "dusk", "dawn") if t in found), "day")
     return Scene(time=time, elements=found, crowd=bool(words & _CROWD))
 
@@ -259,7 +259,11 @@ def paint(
         count = int(rng.integers(4, 9)) if scene.crowd else 1
         rim = _mix(accent, disc, 0.5)
         for i in range(count):
-            fx = 0.5 if count == 1 else (i + 0.5) / count + rng.uniform(-0.03, 0.03)
+            fx = (
+                rng.uniform(0.3, 0.7)
+                if count == 1
+                else (i + 0.5) / count + rng.uniform(-0.03, 0.03)
+            )
             fh = scale * (rng.uniform(0.7, 1.0) if count > 1 else 1.0)
             feet = min(0.99, horizon / height + fh * 0.55)
             _figure(canvas, fx * width, (feet - fh) * height, fh * height, rim)

@@ -12,14 +12,17 @@ from studio.jobs._builtin import ExportHandler, TestcardHandler, builtin_handler
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler
 from studio.jobs._runner import JobRunner, backoff
+from studio.jobs._storyboard import ImagesHandler, PlanHandler
 
 __all__ = [
     "UPLOADS",
     "AnalyzeHandler",
     "ExportHandler",
+    "ImagesHandler",
     "JobContext",
     "JobHandler",
     "JobRunner",
+    "PlanHandler",
     "TestcardHandler",
     "TranscribeHandler",
     "backoff",

@@ -15,6 +15,7 @@ from studio.errors import RenderError
 from studio.jobs._audio import AnalyzeHandler, TranscribeHandler
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
+from studio.jobs._storyboard import ImagesHandler, PlanHandler
 from studio.model import StudioModel
 from studio.render import ProgressParser, concat_command, probe, testcard_command
 from studio.store import snapshot, write_archive
@@ -157,7 +158,14 @@ def _archive_name(name: str) -> str:
 def builtin_handlers() -> dict[str, JobHandler]:
     return {
         h.kind: h
-        for h in (TestcardHandler(), ExportHandler(), AnalyzeHandler(), TranscribeHandler())
+        for h in (
+            TestcardHandler(),
+            ExportHandler(),
+            AnalyzeHandler(),
+            TranscribeHandler(),
+            PlanHandler(),
+            ImagesHandler(),
+        )
     }
 
 

@@ -18,7 +18,12 @@ from studio.providers._protocols import (
     Transcriber,
     Transcription,
 )
-from studio.providers._registry import GEMINI_KEY_VARIABLES, resolve_transcriber
+from studio.providers._registry import (
+    GEMINI_KEY_VARIABLES,
+    resolve_image_model,
+    resolve_planner,
+    resolve_transcriber,
+)
 
 __all__ = [
     "GEMINI_KEY_VARIABLES",
@@ -34,5 +39,7 @@ __all__ = [
     "TranscribedWord",
     "Transcriber",
     "Transcription",
+    "resolve_image_model",
+    "resolve_planner",
     "resolve_transcriber",
 ]

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from studio.errors import InvalidInput, Unauthorized
-from studio.providers._protocols import Transcriber
+from studio.providers._protocols import ImageModel, Planner, Transcriber
 from studio.providers.gemini import GeminiTranscriber
 
-__all__ = ["GEMINI_KEY_VARIABLES", "resolve_transcriber"]
+__all__ = [
+    "GEMINI_KEY_VARIABLES",
+    "resolve_image_model",
+    "resolve_planner",
+    "resolve_transcriber",
+]
 
 GEMINI_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 """Where a Gemini key is looked for, first match wins. ``STUDIO_GEMINI_BASE_URL`` sends the
@@ -68,3 +74,28 @@ def resolve_transcriber(
             hint=f"known transcribers: {', '.join(sorted(_TRANSCRIBERS))}",
         )
     return factory(variant.strip() or None, env)
+
+
+def _by_name(kind: str, name: str | None, known: Mapping[str, Callable[[], Any]]) -> Any:
+    spec = (name or "local").strip().lower()
+    factory = known.get(spec)
+    if factory is None:
+        raise InvalidInput(
+            f"there is no {kind} called {spec[:60]!r}",
+            hint=f"known {kind}s: {', '.join(sorted(known))}",
+        )
+    return factory()
+
+
+def resolve_planner(name: str | None = None) -> Planner:
+    """The planner called ``name``; ``"local"`` (the default) works offline."""
+    from studio.providers.local import LocalPlanner
+
+    return _by_name("planner", name, {"local": LocalPlanner})  # type: ignore[no-any-return]
+
+
+def resolve_image_model(name: str | None = None) -> ImageModel:
+    """The image model called ``name``; ``"local"`` (the default) paints offline."""
+    from studio.providers.local import LocalImageModel
+
+    return _by_name("image model", name, {"local": LocalImageModel})  # type: ignore[no-any-return]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 
 from PIL import Image
 
@@ -11,6 +12,12 @@ from studio.providers._protocols import GeneratedImage, ImageRequest
 from studio.providers.local._painter import paint
 
 __all__ = ["LocalImageModel"]
+
+
+def _shot_in(prompt: str) -> str | None:
+    """``"wide"``, ``"medium"`` or ``"close"`` when the prompt names its framing."""
+    found = re.search(r"\b(wide|medium|close)(?:[- ]up)?\b", prompt.lower())
+    return found.group(1) if found else None
 
 
 class LocalImageModel:
@@ -31,7 +38,7 @@ class LocalImageModel:
             request.height,
             seed=request.seed,
             palette=request.palette,
-            shot=request.shot,
+            shot=request.shot or _shot_in(request.prompt),
         )
         buffer = io.BytesIO()
         Image.fromarray(pixels, "RGB").save(buffer, format="PNG", compress_level=1)

@@ -83,10 +83,17 @@ def _mix(a: RGB, b: RGB, t: F32 | float) -> F32:
 
 
 def _blend(canvas: F32, colour: RGB | F32, alpha: F32) -> None:
-    """``canvas`` painted over with ``colour`` where ``alpha`` (0..1, per pixel) says."""
-    a = alpha[..., None]
-    canvas *= 1 - a
-    canvas += a * colour
+    """``canvas`` painted over with ``colour`` where ``alpha`` (0..1, per pixel) says; only
+    the rows and columns ``alpha`` touches are worked on."""
+    alpha = np.broadcast_to(alpha, canvas.shape[:2])
+    rows = np.flatnonzero(alpha.any(axis=1))
+    if not rows.size:
+        return
+    cols = np.flatnonzero(alpha.any(axis=0))
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    region = canvas[r0:r1, c0:c1]
+    paint = colour[r0:r1, c0:c1] if np.ndim(colour) == 3 else colour
+    region += alpha[r0:r1, c0:c1, None] * (paint - region)
 
 
 def _ridge(rng: np.random.Generator, width: int, base: float, height: float, rough: float) -> F32:
@@ -298,13 +305,14 @@ def paint(
         haze = np.clip(1 - np.abs(y - horizon / height) * 3, 0, 1) * 0.6
         _blend(canvas, sky_low, np.broadcast_to(haze, (height, width)).astype(np.float32))
     if "rain" in scene.elements:
-        streaks = rng.random((height, width // 3 + 1)) > 0.992
-        streaks = np.repeat(streaks, 3, axis=1)[:, :width]
+        drops = int(height * width * 0.008 / 3)
         length = max(2, height // 40)
+        step = np.arange(length)
+        ys = (rng.integers(0, height, drops)[:, None] + step) % height
+        xs = (rng.integers(0, width, drops)[:, None] + step // 2) % width
         rain = np.zeros((height, width), dtype=np.float32)
-        for k in range(length):
-            rain[k:] += np.roll(streaks, k, axis=1)[: height - k] if k else streaks
-        _blend(canvas, _mix(sky_low, _rgb("#ffffff"), 0.5), np.clip(rain, 0, 1) * 0.35)
+        rain[ys, xs] = 0.35  # slanted streaks, one pixel wide
+        _blend(canvas, _mix(sky_low, _rgb("#ffffff"), 0.5), rain)
     if "snow" in scene.elements:
         flakes = rng.random((height, width)) > 0.996
         _blend(canvas, _rgb("#ffffff"), flakes.astype(np.float32) * 0.9)
@@ -312,6 +320,5 @@ def paint(
     # The lens: a vignette and a little grain.
     vignette = 1 - 0.35 * (((x - 0.5) * 1.6) ** 2 + ((y - 0.5) * 1.6) ** 2)
     canvas *= vignette[..., None]
-    grain = rng.standard_normal((height, width, 1)).astype(np.float32) * 0.012
-    canvas += grain
+    canvas += (rng.random((height, width, 1), dtype=np.float32) - 0.5) * 0.04
     return np.asarray(np.clip(canvas, 0, 1) * 255 + 0.5, dtype=np.uint8)

@@ -33,6 +33,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.engine_roundtrip
 	$(PY) -m benchmarks.analysis
+	$(PY) -m benchmarks.local_image
+	$(PY) -m benchmarks.storyboard
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,6 @@ import json
 import os
 import resource
 import sys
-import time
 from pathlib import Path
 
 from studio.errors import StudioError
@@ -26,16 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--sha", required=True, help="the file's sha256 (names the analysis)")
     run.add_argument("--out", type=Path, required=True, help="where to write the JSON result")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
     from studio.audio._analyze import analyze_file
 
-    imported = time.perf_counter() - started
     tmp = args.out.with_name(args.out.name + ".part")
     try:
         analysis, stages = analyze_file(args.file, args.sha)
         result = {
             "analysis": analysis.model_dump(mode="json"),
-            "stages": {"import": imported, **stages},
+            "stages": stages,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
         code = 0

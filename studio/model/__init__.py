@@ -12,6 +12,7 @@ from studio.model._analysis import (
 from studio.model._base import (
     ID_PATTERN,
     Name,
+    Palette,
     StudioModel,
     check_id,
     fingerprint,
@@ -63,6 +64,7 @@ __all__ = [
     "Mood",
     "Name",
     "OwnerKind",
+    "Palette",
     "Project",
     "Quality",
     "Render",

@@ -18,6 +18,7 @@ from studio.errors import InvalidInput
 __all__ = [
     "ID_PATTERN",
     "Name",
+    "Palette",
     "StudioModel",
     "check_id",
     "fingerprint",
@@ -106,6 +107,17 @@ def _name(value: str) -> str:
 
 Name = Annotated[str, AfterValidator(_name)]
 """A person-given name: NFC, trimmed, 1-80 characters, no path separators or hidden characters."""
+
+
+def _palette(value: list[str]) -> list[str]:
+    bad = [c for c in value if not re.fullmatch(r"#[0-9a-fA-F]{6}", c)]
+    if bad:
+        raise ValueError(f"palette colours must look like '#a1b2c3', not {bad[0]!r}")
+    return [c.lower() for c in value]
+
+
+Palette = Annotated[list[str], AfterValidator(_palette)]
+"""Colours as ``#rrggbb``, stored in lower case, strongest first."""
 
 
 def fingerprint(inputs: Any) -> str:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from studio.model._analysis import AnalysisCorrections
-from studio.model._base import Name, StudioModel, new_id, utcnow
+from studio.model._base import Name, Palette, StudioModel, new_id, utcnow
 from studio.model._lyrics import Lyrics
 
 __all__ = ["AudioTrack", "Brief", "Character", "Concept", "Mood", "Project"]
 
-_HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
 _SHA256 = r"^[0-9a-f]{64}$"
 
 
@@ -72,20 +71,10 @@ class Mood(StudioModel):
     id: str = Field(default_factory=lambda: new_id("mod"))
     project_id: str
     name: Name
-    palette: list[str] = Field(default_factory=list, max_length=12)
+    palette: Palette = Field(default_factory=list, max_length=12)
     keywords: list[str] = Field(default_factory=list, max_length=40)
     description: str = Field(default="", max_length=5000)
     created_at: datetime = Field(default_factory=utcnow)
-
-    @field_validator("palette")
-    @classmethod
-    def _colours(cls, value: list[str]) -> list[str]:
-        import re
-
-        bad = [c for c in value if not re.fullmatch(_HEX_COLOUR, c)]
-        if bad:
-            raise ValueError(f"palette colours must look like '#a1b2c3', not {bad[0]!r}")
-        return [c.lower() for c in value]
 
 
 class Character(StudioModel):

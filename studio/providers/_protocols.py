@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from studio.model import Analysis, Brief, CameraMove, StudioModel
+from studio.model import Analysis, Brief, CameraMove, Palette, StudioModel
 
 __all__ = [
     "ConceptDraft",
@@ -95,7 +95,6 @@ class Transcriber(Protocol):
 
 
 Shot = Literal["wide", "medium", "close"]
-_HEX = r"^#[0-9a-fA-F]{6}$"
 
 
 class ImageRequest(StudioModel):
@@ -107,22 +106,12 @@ class ImageRequest(StudioModel):
     width: int = Field(ge=16, le=4096)
     height: int = Field(ge=16, le=4096)
     seed: int = Field(default=0, ge=0, lt=2**32)
-    palette: list[str] = Field(default_factory=list, max_length=12)
+    palette: Palette = Field(default_factory=list, max_length=12)
     """The mood's colours as ``#rrggbb``, strongest first."""
     shot: Shot | None = None
     """How far the camera stands: sets the horizon and the size of figures."""
     references: list[bytes] = Field(default_factory=list, max_length=8)
     """Reference images (PNG/JPEG bytes) of a character or product to keep consistent."""
-
-    @field_validator("palette")
-    @classmethod
-    def _colours(cls, value: list[str]) -> list[str]:
-        import re
-
-        bad = [c for c in value if not re.fullmatch(_HEX, c)]
-        if bad:
-            raise ValueError(f"palette colours must look like '#a1b2c3', not {bad[0]!r}")
-        return [c.lower() for c in value]
 
 
 class GeneratedImage(StudioModel):
@@ -166,19 +155,9 @@ class MoodDraft(StudioModel):
     """A proposed mood board: a name, colours and words that steer every prompt."""
 
     name: str = Field(min_length=1, max_length=120)
-    palette: list[str] = Field(min_length=1, max_length=12)
+    palette: Palette = Field(min_length=1, max_length=12)
     keywords: list[str] = Field(max_length=40)
     description: str = Field(default="", max_length=5000)
-
-    @field_validator("palette")
-    @classmethod
-    def _colours(cls, value: list[str]) -> list[str]:
-        import re
-
-        bad = [c for c in value if not re.fullmatch(_HEX, c)]
-        if bad:
-            raise ValueError(f"palette colours must look like '#a1b2c3', not {bad[0]!r}")
-        return [c.lower() for c in value]
 
 
 class ShotPlan(StudioModel):

@@ -117,8 +117,10 @@ def analyze(decoded: DecodedAudio, sha256: str) -> tuple[Analysis, dict[str, flo
         tonal = _dsp.spectrum(y, 8192, 4 * _dsp.HOP)
         chroma = np.repeat(_dsp.chroma_filters(tonal.freqs) @ np.sqrt(tonal.power), 4, axis=1)
         chroma = chroma[:, : full.frames]
-        band_power = {
-            name: full.power[(full.freqs >= lo) & (full.freqs < hi)].sum(axis=0)
+        band_db = {
+            name: _db(
+                full.power[(full.freqs >= lo) & (full.freqs < hi)].sum(axis=0, dtype=np.float64)
+            )
             for name, (lo, hi) in _BANDS.items()
         }
         total = full.power.sum(axis=0).astype(np.float64)
@@ -137,9 +139,9 @@ def analyze(decoded: DecodedAudio, sha256: str) -> tuple[Analysis, dict[str, flo
         bar_times = np.append(downbeats, edges[-1] / FPS)[: len(edges)]
         norm_chroma = chroma / (chroma.sum(axis=0, keepdims=True) + 1e-9)
         groups = [
-            timbre.astype(np.float64),
+            timbre,
             norm_chroma.astype(np.float64),
-            np.stack([_db(p.astype(np.float64)) for p in band_power.values()]),
+            np.stack(list(band_db.values())),
         ]
         # Onsets per beat, not per second: a tempo change is not a new section.
         per_beat = [[env[a:b].sum() / rhythm.meter for a, b in itertools.pairwise(edges)]]
@@ -160,10 +162,7 @@ def analyze(decoded: DecodedAudio, sha256: str) -> tuple[Analysis, dict[str, flo
                 openings.append(chroma[:, edges[a] : edges[a + 1]].mean(axis=1).astype(np.float64))
         key, mode, key_r = find_key(chroma, total / (total.max() or 1.0), openings)
     with t.stage("curves"):
-        bands = {
-            name: _curve(_db(p.astype(np.float64)), frame_times, db=True)
-            for name, p in band_power.items()
-        }
+        bands = {name: _curve(db, frame_times, db=True) for name, db in band_db.items()}
         onset_curve = _curve(env, frame_times, db=False)
         waveform = _waveform(y)
         onsets = _onset_times(env)

@@ -246,10 +246,16 @@ class ImagesHandler(JobHandler):
         for n, (scene, palette) in enumerate(todo):
             ctx.stage("images", f"scene {scene.index + 1}: {n + 1} of {len(todo)}")
             inputs = scene.image_inputs()
-            key = {"scene": scene.id, "inputs": fingerprint(inputs), "provider": model.name,
+            made_from = fingerprint(inputs)
+            key = {"scene": scene.id, "inputs": made_from, "provider": model.name,
                    "size": [p.width, p.height]}  # fmt: skip
 
-            async def paint(scene: Scene = scene, palette: list[str] = palette) -> dict[str, Any]:
+            async def paint(
+                scene: Scene = scene,
+                palette: list[str] = palette,
+                inputs: dict[str, Any] = inputs,
+                made_from: str = made_from,
+            ) -> dict[str, Any]:
                 request = ImageRequest(
                     prompt=scene.prompt or scene.visual_intent or "an empty stage",
                     negative=scene.negative_prompt,
@@ -267,8 +273,8 @@ class ImagesHandler(JobHandler):
                     kind=TakeKind.IMAGE,
                     asset_sha256=sha,
                     media_type=image.media_type,
-                    inputs=scene.image_inputs(),
-                    fingerprint=fingerprint(scene.image_inputs()),
+                    inputs=inputs,
+                    fingerprint=made_from,
                     provider=image.provider,
                     model=image.model,
                     seed=image.seed,

@@ -754,15 +754,7 @@ def _routes(state: EngineState) -> APIRouter:
         return found.model_dump(mode="json")
 
     def song_map(tx: Tx, ref: str) -> tuple[Project, Analysis]:
-        project = tx.projects.get(project_id(ref))
-        if project.audio is None:
-            raise NotFound(
-                f"project {project.name!r} has no song yet", hint="upload one with `studio song`"
-            )
-        found = tx.analyses.find(project.audio.asset_sha256)
-        if found is None:
-            raise NotFound(f"the song of {project.name!r} has not been analysed")
-        return project, found
+        return tx.song(project_id(ref))
 
     @r.get("/projects/{ref}/analysis")
     async def get_project_analysis(ref: str, detected: bool = False) -> dict[str, Any]:

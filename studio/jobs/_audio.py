@@ -18,10 +18,10 @@ from typing import Any
 from pydantic import Field
 
 from studio.audio import ANALYZER, lyrics_from_words
-from studio.errors import Conflict, InvalidInput, RenderError, StudioError, error_from_payload
+from studio.errors import Conflict, RenderError, StudioError, error_from_payload
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
-from studio.model import Analysis, AudioTrack, Project, StudioModel, utcnow
+from studio.model import Analysis, AudioTrack, StudioModel, utcnow
 from studio.providers import resolve_transcriber
 from studio.render import compact_audio_command
 from studio.store import Tx
@@ -189,15 +189,7 @@ class TranscribeHandler(JobHandler):
         p = TranscribeParams.model_validate(ctx.params)
         transcriber = resolve_transcriber(p.provider, environ=self._environ)
 
-        def read(tx: Tx) -> tuple[Project, Analysis | None]:
-            project = tx.projects.get(p.project_id)
-            if project.audio is None:
-                raise InvalidInput(
-                    f"project {project.name!r} has no song yet", hint="upload one first"
-                )
-            return project, tx.analyses.find(project.audio.asset_sha256)
-
-        project, found = await ctx.store.read(read)
+        project, found = await ctx.store.read(lambda tx: tx.song(p.project_id))
         assert project.audio is not None
         song_sha = project.audio.asset_sha256
         ctx.stage("compact", "making a small copy of the song to send")
@@ -212,8 +204,8 @@ class TranscribeHandler(JobHandler):
         heard = await transcriber.transcribe(
             compact.read_bytes(), "audio/ogg", language=p.language, hint=hint
         )
-        mapped = found.corrected(project.audio.corrections) if found else None
-        breaks = [s.start for s in mapped.sections[1:]] if mapped else []
+        mapped = found.corrected(project.audio.corrections)
+        breaks = [s.start for s in mapped.sections[1:]]
         lyrics = lyrics_from_words(
             [(w.text, w.start, w.end) for w in heard.words],
             breaks=breaks,

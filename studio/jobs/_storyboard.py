@@ -56,14 +56,9 @@ class PlanParams(StudioModel):
 
 
 def _song(tx: Tx, project_id: str) -> tuple[Project, Analysis]:
-    project = tx.projects.get(project_id)
-    if project.audio is None:
-        raise InvalidInput(
-            f"project {project.name!r} has no song yet", hint="upload one with `studio analyze`"
-        )
-    found = tx.analyses.find(project.audio.asset_sha256)
-    if found is None:
-        raise InvalidInput(f"the song of {project.name!r} has not been analysed yet")
+    """The project and its song's map as every stage reads it: corrections applied."""
+    project, found = tx.song(project_id)
+    assert project.audio is not None
     return project, found.corrected(project.audio.corrections)
 
 

@@ -416,6 +416,23 @@ class Tx:
         self.created_projects: list[str] = []
         """Projects this transaction created: known once it commits."""
 
+    def song(self, project_id: str) -> tuple[Project, Analysis]:
+        """A project and the detected map of its song; ``NotFound`` says what to do when the
+        project has no song yet."""
+        project = self.projects.get(project_id)
+        if project.audio is None:
+            raise NotFound(
+                f"project {project.name!r} has no song yet",
+                hint="upload one with `studio analyze AUDIO --project NAME`",
+            )
+        found = self.analyses.find(project.audio.asset_sha256)
+        if found is None:
+            raise NotFound(
+                f"the song of {project.name!r} has not been analysed",
+                hint="upload it again with `studio analyze AUDIO --project NAME`",
+            )
+        return project, found
+
     def project_exists(self, project_id: str) -> bool:
         if project_id in self.known:
             return True

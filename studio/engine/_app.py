@@ -776,8 +776,9 @@ def _routes(state: EngineState) -> APIRouter:
             assert project.audio is not None
             corrections = body.model_copy(update={"updated_at": utcnow()})
             corrected = found.corrected(corrections)  # raises if an edit cannot apply
-            audio = project.audio.model_copy(update={"corrections": corrections})
-            tx.projects.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+            tx.projects.set_audio(
+                project, project.audio.model_copy(update={"corrections": corrections})
+            )
             return corrected
 
         data, fresh = await write(request, op)
@@ -801,8 +802,7 @@ def _routes(state: EngineState) -> APIRouter:
                 sections=mapped.sections,
                 downbeats=mapped.downbeats,
             )
-            audio = project.audio.model_copy(update={"lyrics": lyrics})
-            tx.projects.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+            tx.projects.set_audio(project, project.audio.model_copy(update={"lyrics": lyrics}))
             return lyrics
 
         data, fresh = await write(request, op)

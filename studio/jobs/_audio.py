@@ -21,7 +21,7 @@ from studio.audio import ANALYZER, lyrics_from_words
 from studio.errors import Conflict, RenderError, StudioError, error_from_payload
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
-from studio.model import Analysis, AudioTrack, StudioModel, utcnow
+from studio.model import Analysis, AudioTrack, StudioModel
 from studio.providers import resolve_transcriber
 from studio.render import compact_audio_command
 from studio.store import Tx
@@ -154,7 +154,7 @@ class AnalyzeHandler(JobHandler):
             channels=analysis.channels,
             **({"corrections": kept} if kept is not None else {}),
         )
-        tx.projects.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+        tx.projects.set_audio(project, audio)
 
 
 class TranscribeParams(StudioModel):
@@ -216,8 +216,7 @@ class TranscribeHandler(JobHandler):
             current = tx.projects.get(p.project_id)
             if current.audio is None or current.audio.asset_sha256 != song_sha:
                 raise Conflict("the project's song changed while it was transcribed")
-            audio = current.audio.model_copy(update={"lyrics": lyrics})
-            tx.projects.replace(current.model_copy(update={"audio": audio, "updated_at": utcnow()}))
+            tx.projects.set_audio(current, current.audio.model_copy(update={"lyrics": lyrics}))
 
         ctx.stage("store", "keeping the words")
         await ctx.store.write(save)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from studio.errors import Conflict, NotFound
 from studio.model import (
     Analysis,
+    AudioTrack,
     Character,
     Comment,
     Concept,
@@ -114,6 +115,10 @@ class _DocRepo(_Repo, Generic[M]):
 class ProjectRepo(_DocRepo[Project]):
     table, model, what = "projects", Project, "project"
     hint = "`studio list` shows them"
+
+    def set_audio(self, project: Project, audio: AudioTrack) -> Project:
+        """``project`` with its song replaced (and marked as changed now)."""
+        return self.replace(project.model_copy(update={"audio": audio, "updated_at": utcnow()}))
 
     def _columns(self, item: Project) -> dict[str, Any]:
         return {

@@ -17,7 +17,6 @@ Results go to stdout as Markdown tables and to benchmarks/results/analysis.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import platform
 import subprocess
@@ -31,8 +30,9 @@ import mir_eval
 import numpy as np
 import soundfile as sf
 
+from benchmarks._engine import with_engine
 from studio.audio import DecodedAudio, analyze, synthesize_song
-from studio.engine import Client, EngineServer, Home
+from studio.engine import Client
 
 RESULTS = Path(__file__).with_name("results") / "analysis.json"
 CASES: list[dict[str, Any]] = [
@@ -81,29 +81,20 @@ def _long_song(minutes: float) -> tuple[np.ndarray, Any]:
 
 
 def _engine_run(song: Path) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Home.resolve(Path(tmp) / "home")
-        server = EngineServer(home)
-        server.start_in_thread()
-        try:
+    async def go(c: Client) -> dict[str, Any]:
+        project = await c.create_project("Benchmark")
+        start = time.perf_counter()
+        job = await c.upload_song(song, project_id=project.id)
+        done = await c.wait_job(job.id, timeout=600, poll=0.02)
+        elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        again = await c.upload_song(song, project_id=project.id)
+        await c.wait_job(again.id, timeout=600, poll=0.02)
+        cached = time.perf_counter() - start
+        assert done.result is not None
+        return {"seconds": elapsed, "cached_seconds": cached, **done.result}
 
-            async def go() -> dict[str, Any]:
-                async with Client(home, autostart=False) as c:
-                    project = await c.create_project("Benchmark")
-                    start = time.perf_counter()
-                    job = await c.upload_song(song, project_id=project.id)
-                    done = await c.wait_job(job.id, timeout=600, poll=0.02)
-                    elapsed = time.perf_counter() - start
-                    start = time.perf_counter()
-                    again = await c.upload_song(song, project_id=project.id)
-                    await c.wait_job(again.id, timeout=600, poll=0.02)
-                    cached = time.perf_counter() - start
-                    assert done.result is not None
-                    return {"seconds": elapsed, "cached_seconds": cached, **done.result}
-
-            return asyncio.run(go())
-        finally:
-            server.stop()
+    return with_engine(go)
 
 
 def _librosa(path: Path) -> dict[str, Any]:

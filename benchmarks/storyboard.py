@@ -10,7 +10,6 @@ takes are not built yet. Results to stdout and benchmarks/results/storyboard.jso
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
 import time
@@ -19,8 +18,9 @@ from typing import Any
 
 import soundfile as sf
 
+from benchmarks._engine import with_engine
 from benchmarks.analysis import _long_song
-from studio.engine import Client, EngineServer, Home
+from studio.engine import Client
 
 RESULTS = Path(__file__).with_name("results") / "storyboard.json"
 
@@ -56,14 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         song = Path(tmp) / "song.flac"
         sf.write(song, audio, truth.sample_rate)
-        home = Home.resolve(Path(tmp) / "home")
-        with EngineServer(home):
-
-            async def go() -> dict[str, Any]:
-                async with Client(home, autostart=False) as c:
-                    return await _run(c, song)
-
-            result = asyncio.run(go())
+        result = with_engine(lambda c: _run(c, song))
     total = sum(result["stages"].values())
     print(
         f"## Offline storyboard: {truth.duration / 60:.1f}-minute song, {result['scenes']} scenes\n"

@@ -14,6 +14,7 @@ from studio.audio._lyrics import (
     to_lrc,
     to_srt,
 )
+from studio.audio._music import LocalMusicModel, music_model, read_music_prompt
 from studio.audio._synth import DEFAULT_STRUCTURE, SongTruth, demo_lyrics_lrc, synthesize_song
 
 __all__ = [
@@ -26,16 +27,19 @@ __all__ = [
     "MAX_SECONDS",
     "MIN_SECONDS",
     "DecodedAudio",
+    "LocalMusicModel",
     "SongTruth",
     "analyze",
     "analyze_file",
     "demo_lyrics_lrc",
     "load_audio",
     "lyrics_from_words",
+    "music_model",
     "parse_lrc",
     "parse_lyrics",
     "parse_srt",
     "parse_vtt",
+    "read_music_prompt",
     "spread_lyrics",
     "synthesize_song",
     "to_lrc",

@@ -17,6 +17,7 @@ __all__ = [
     "compact_audio_command",
     "concat_command",
     "decode_audio_command",
+    "encode_frames_command",
     "ffmpeg_info",
     "ffmpeg_path",
     "testcard_command",
@@ -122,4 +123,20 @@ def compact_audio_command(source: Path, dest: Path, *, bitrate: str = "32k") -> 
         ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-i", str(source), "-map", "0:a:0", "-vn", "-ac", "1",
         "-c:a", "libopus", "-b:a", bitrate, "-f", "ogg", str(dest),
+    ]  # fmt: skip
+
+
+def encode_frames_command(
+    out: Path, *, width: int, height: int, fps: int, crf: int = 17, preset: str = "veryfast"
+) -> list[str]:
+    """Raw RGB frames on stdin to an H.264 MP4 (BT.709, tagged), for intermediate clips: a low
+    CRF so the final render's re-encode starts from near-lossless material."""
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps),
+        "-i", "pipe:0",
+        "-vf", "scale=out_color_matrix=bt709:out_range=tv",
+        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+        "-g", str(fps * 2), "-movflags", "+faststart", "-an", "-f", "mp4", str(out),
     ]  # fmt: skip

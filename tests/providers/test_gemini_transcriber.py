@@ -1,24 +1,22 @@
 """The Gemini transcriber: the real google-genai SDK against a fake Gemini on 127.0.0.1.
 
-The fake answers the way the service does (``POST /v1beta/models/{model}:generateContent``,
-JSON candidates, Google-style error bodies); each test sets the reply and reads what was sent.
+The fake (``tests/providers/fake_gemini.py``) answers the way the service does
+(``POST /v1beta/models/{model}:generateContent``, JSON candidates, Google-style error bodies);
+each test sets the reply and reads what was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import importlib
 import io
 import json
 import math
 import os
-import threading
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +47,8 @@ from studio.providers.gemini import (
     MAX_INLINE_AUDIO_BYTES,
     GeminiTranscriber,
 )
+from tests.providers import fake_gemini
+from tests.providers.fake_gemini import Reply, google_error
 
 KEY = "AIzaFAKE-test-key-0123456789abcdefghijk"
 AUDIO = b"OggS\x00\x02fake-opus-bytes\xff\x00\x10" * 8
@@ -63,90 +63,7 @@ pytestmark = pytest.mark.filterwarnings(
 # ---- the fake Gemini ---------------------------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes | dict[str, Any] = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-@dataclass
-class Request:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-    @property
-    def parts(self) -> list[dict[str, Any]]:
-        return self.body["contents"][0]["parts"]  # type: ignore[no-any-return]
-
-    @property
-    def prompt(self) -> str:
-        return "".join(p.get("text", "") for p in self.parts)
-
-
-class FakeGemini:
-    """A threaded HTTP server that records each request and sends ``self.reply``."""
-
-    def __init__(self) -> None:
-        self.requests: list[Request] = []
-        self.reply = Reply()
-        self.release = threading.Event()  # ends a slow reply early when the test is over
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                fake.requests.append(
-                    Request(
-                        self.path,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        json.loads(raw),
-                    )
-                )
-                reply = fake.reply
-                if reply.delay:
-                    fake.release.wait(reply.delay)
-                body = reply.body
-                data = json.dumps(body).encode() if isinstance(body, dict) else body
-                with contextlib.suppress(OSError):  # the client may have given up
-                    self.send_response(reply.status)
-                    content_type = "application/json" if isinstance(body, dict) else "text/plain"
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls) -> Iterator[FakeGemini]:
-        """A fake on a free loopback port, shut down (and its thread joined) at the end."""
-        fake = cls()
-        fake.thread.start()
-        try:
-            yield fake
-        finally:
-            fake.release.set()
-            fake.server.shutdown()
-            fake.server.server_close()
-            fake.thread.join(5)
-
+class FakeGemini(fake_gemini.FakeGemini):
     def transcriber(self, **options: Any) -> GeminiTranscriber:
         options.setdefault("timeout", 10.0)
         return GeminiTranscriber(KEY, base_url=self.base_url, **options)
@@ -161,9 +78,7 @@ def gemini_server() -> Iterator[FakeGemini]:
 @pytest.fixture
 def gemini(gemini_server: FakeGemini) -> Iterator[FakeGemini]:
     """The fake, fresh for this test: no requests, an empty reply."""
-    gemini_server.requests.clear()
-    gemini_server.reply = Reply()
-    gemini_server.release.clear()
+    gemini_server.reset()
     yield gemini_server
     gemini_server.release.set()  # a slow reply still waiting ends now
 
@@ -189,10 +104,6 @@ def answer(
         "usageMetadata": {"promptTokenCount": 90, "candidatesTokenCount": 40},
         "modelVersion": DEFAULT_TRANSCRIBE_MODEL,
     }
-
-
-def google_error(code: int, status: str, message: str, *details: dict[str, Any]) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "status": status, "details": [*details]}}
 
 
 def w(text: str, start: float, end: float) -> dict[str, Any]:

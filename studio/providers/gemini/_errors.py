@@ -3,8 +3,10 @@
 The google-genai SDK raises ``APIError`` (``ClientError`` for 4xx, ``ServerError`` for 5xx) with
 the HTTP ``code`` and the service's JSON, and lets the HTTP library's own errors through
 (aiohttp or httpx, whichever it runs on). Everything here turns those into a ``StudioError``
-whose message says what happened and whose hint says what to do. The API key never reaches a
-message: any text from the service passes through ``scrub`` first.
+whose message says what happened and whose hint says what to do (``Hints`` carries the advice
+that depends on what was asked). A long-running operation (Veo) reports its failure as data, a
+``google.rpc.Status``; ``operation_error`` translates that the same way. The API key never
+reaches a message: any text from the service passes through ``scrub`` first.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import importlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from studio.errors import (
+    ContentRejected,
     InvalidInput,
     PayloadTooLarge,
     ProviderError,
@@ -29,10 +33,27 @@ from studio.errors import (
     Unauthorized,
 )
 
-__all__ = ["KEY_HINT", "translate_error", "unusable"]
+__all__ = ["DEFAULT_HINTS", "KEY_HINT", "Hints", "operation_error", "translate_error", "unusable"]
 
 KEY_HINT = "set GEMINI_API_KEY (or GOOGLE_API_KEY) to a key from https://aistudio.google.com/apikey"
 _MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What to tell a person to do for the failures whose remedy depends on what was asked
+    (a transcription's remedy is not a picture's)."""
+
+    bad_request: str = "check what was sent, and that the model name exists"
+    not_found: str = "check the model name (e.g. 'gemini-2.5-flash')"
+    too_large: str = "send less at once (fewer or smaller reference images)"
+    timeout: str = (
+        "the job is retried automatically; if it keeps happening, give the model a longer timeout"
+    )
+    unusable: str = "try again; if it keeps happening, try another model"
+
+
+DEFAULT_HINTS = Hints()
 
 
 def _classes(*dotted: str) -> tuple[type[BaseException], ...]:
@@ -123,10 +144,12 @@ def translate_error(
     model: str,
     timeout: float,
     scrub: Callable[[str], str],
+    hints: Hints = DEFAULT_HINTS,
 ) -> StudioError | None:
     """The studio error for ``exc``, or ``None`` if it is not a failure of the service.
 
-    ``scrub`` removes secrets from any text that came from outside.
+    ``scrub`` removes secrets from any text that came from outside; ``hints`` says what to do
+    about the failures that depend on the request.
     """
     from google.genai import errors as genai_errors
 
@@ -170,16 +193,14 @@ def translate_error(
         if code == 413:
             return PayloadTooLarge(
                 f"{what} says the request is too large: {said}",
-                hint="send a shorter or more compressed file (e.g. Opus at 32 kbps)",
+                hint=hints.too_large,
                 provider="gemini",
                 status=code,
             )
         if code in (400, 404):
             return InvalidInput(
                 f"{what} refused the request: {said}",
-                hint="check the audio file and its type, and that the model name exists"
-                if code == 400
-                else "check the model name (e.g. 'gemini-2.5-flash')",
+                hint=hints.bad_request if code == 400 else hints.not_found,
                 provider="gemini",
                 status=code,
             )
@@ -187,12 +208,11 @@ def translate_error(
     if isinstance(exc, _timeout_errors()):
         return ProviderTimeout(
             f"{what} did not answer within {timeout:g} s",
-            hint="the job is retried automatically; long songs take longer, so give the "
-            "transcriber a longer timeout or send a shorter excerpt",
+            hint=hints.timeout,
             provider="gemini",
         )
     if isinstance(exc, json.JSONDecodeError | genai_errors.UnknownApiResponseError):
-        return unusable(model, "the answer is not JSON")
+        return unusable(model, "the answer is not JSON", hint=hints.unusable)
     if isinstance(exc, _connection_errors()):
         return ProviderUnavailable(
             f"{what} cannot be reached: {scrub(_short(str(exc) or type(exc).__name__))}",
@@ -202,11 +222,84 @@ def translate_error(
     return None
 
 
-def unusable(model: str, why: str) -> ProviderError:
+def unusable(model: str, why: str, *, hint: str = DEFAULT_HINTS.unusable) -> ProviderError:
     """The model answered, but with nothing the studio can use."""
     return ProviderError(
         f"Gemini ({model}) answered with something unusable: {why}",
-        hint="try again; if it keeps happening, try another model, or import the lyrics "
-        "from an LRC/SRT/VTT file instead",
+        hint=hint,
         provider="gemini",
+    )
+
+
+# google.rpc.Code numbers, as a long-running operation reports its failure
+_RPC_INVALID = {3, 9, 11}  # INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE
+_RPC_DEADLINE = 4
+_RPC_NOT_FOUND = 5
+_RPC_DENIED = {7, 16}  # PERMISSION_DENIED, UNAUTHENTICATED
+_RPC_EXHAUSTED = 8
+_RPC_DOWN = {1, 2, 10, 13, 14, 15}  # CANCELLED, UNKNOWN, ABORTED, INTERNAL, UNAVAILABLE, DATA_LOSS
+_SAFETY_WORDS = ("safety", "responsible ai", "usage guidelines", "policy", "prohibited")
+
+
+def operation_error(
+    error: Mapping[str, Any],
+    *,
+    model: str,
+    scrub: Callable[[str], str],
+    hints: Hints = DEFAULT_HINTS,
+) -> StudioError:
+    """The studio error for the ``error`` of a finished long-running operation (a
+    ``google.rpc.Status``: ``{"code": 3, "message": "..."}``), which arrives as data, not as an
+    HTTP failure."""
+    what = f"Gemini ({model})"
+    try:
+        code = int(error.get("code") or 0)
+    except (TypeError, ValueError):
+        code = 0
+    said = scrub(_short(str(error.get("message") or f"code {code}")))
+    if code in _RPC_INVALID and any(word in said.lower() for word in _SAFETY_WORDS):
+        return ContentRejected(
+            f"{what} refused the request: {said}",
+            hint="reword the prompt or choose another picture; the refusal is the service's",
+            reason="OPERATION_REFUSED",
+            provider="gemini",
+            status=code,
+        )
+    if code == _RPC_EXHAUSTED:
+        return RateLimited(
+            f"{what} is rate-limiting requests: {said}",
+            hint="the job is retried automatically; if it keeps happening, check the quota of "
+            "the API key's project",
+            retry_after=None,
+            provider="gemini",
+            status=code,
+        )
+    if code == _RPC_DEADLINE:
+        return ProviderTimeout(
+            f"{what} ran out of time: {said}", hint=hints.timeout, provider="gemini", status=code
+        )
+    if code in _RPC_DENIED:
+        return Unauthorized(
+            f"{what} refused the API key: {said}",
+            hint=f"check the key; {KEY_HINT}",
+            provider="gemini",
+            status=code,
+        )
+    if code in _RPC_INVALID or code == _RPC_NOT_FOUND:
+        return InvalidInput(
+            f"{what} refused the request: {said}",
+            hint=hints.bad_request if code != _RPC_NOT_FOUND else hints.not_found,
+            provider="gemini",
+            status=code,
+        )
+    if code in _RPC_DOWN:
+        return ProviderUnavailable(
+            f"{what} failed on its side: {said}",
+            hint="the job is retried automatically; https://aistudio.google.com/status "
+            "shows outages",
+            provider="gemini",
+            status=code,
+        )
+    return ProviderError(
+        f"{what} failed: {said}", hint=hints.unusable, provider="gemini", status=code
     )

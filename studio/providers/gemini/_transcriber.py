@@ -11,23 +11,17 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field
 
-from studio.errors import ContentRejected, InvalidInput, PayloadTooLarge, Unauthorized
+from studio.errors import InvalidInput, PayloadTooLarge, ProviderError
 from studio.providers._protocols import TranscribedWord, Transcription
-from studio.providers.gemini._errors import KEY_HINT, translate_error, unusable
-
-if TYPE_CHECKING:
-    from google.genai import types
+from studio.providers.gemini._client import GeminiService
+from studio.providers.gemini._errors import Hints, unusable
 
 __all__ = ["DEFAULT_TRANSCRIBE_MODEL", "MAX_INLINE_AUDIO_BYTES", "GeminiTranscriber"]
 
 DEFAULT_TRANSCRIBE_MODEL = "gemini-2.5-flash"
-API_VERSION = "v1beta"
-"""Pinned: structured output (``responseSchema``) has always been in v1beta, and the SDK's own
-default (``v1`` in 3.x, or ``GOOGLE_GENAI_API_VERSION``) must not change what is sent."""
 MAX_INLINE_AUDIO_BYTES = 14 * 1024 * 1024
 """Inline data travels base64 inside a request capped at about 20 MB; 14 MiB of audio fits."""
 MAX_HINT_CHARS = 20_000
@@ -38,12 +32,20 @@ OUT_OF_ORDER_TOLERANCE = 0.5
 """A word may start this much before the word it follows (jitter), and is then moved."""
 MIN_WORD_SECONDS = 0.01
 
-# "gemini-2.5-flash", or with its collection: "models/...", "tunedModels/..."; never "..".
-_MODEL_RE = re.compile(r"^(?:[A-Za-z]+/)?[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,127}$")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-_FENCE_RE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
-_REFUSALS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
 _NO_LYRICS_HINT = "import the lyrics from an LRC/SRT/VTT file instead"
+_HINTS = Hints(
+    bad_request="check the audio file and its type, and that the model name exists",
+    too_large="send a shorter or more compressed file (e.g. Opus at 32 kbps)",
+    timeout="the job is retried automatically; long songs take longer, so give the "
+    "transcriber a longer timeout or send a shorter excerpt",
+    unusable="try again; if it keeps happening, try another model, or import the lyrics "
+    "from an LRC/SRT/VTT file instead",
+)
+_RECITATION_HINT = (
+    "Gemini stops when it would recite published text, such as a known song's lyrics; "
+    + _NO_LYRICS_HINT
+)
 
 
 class _AnswerWord(BaseModel):
@@ -84,61 +86,8 @@ def _prompt(language: str | None, hint: str | None) -> str:
     return "\n".join(lines)
 
 
-def _enum_name(value: Any) -> str | None:
-    if value is None:
-        return None
-    name = str(getattr(value, "value", value))
-    return None if name.endswith("_UNSPECIFIED") else name
-
-
-def _answer_text(response: types.GenerateContentResponse, model: str) -> str:
-    """The JSON text of the first candidate, or the error that says why there is none."""
-    feedback = response.prompt_feedback
-    blocked = _enum_name(feedback.block_reason) if feedback is not None else None
-    if blocked:
-        said = feedback.block_reason_message if feedback is not None else None
-        raise ContentRejected(
-            f"Gemini ({model}) refused the request ({blocked})" + (f": {said}" if said else ""),
-            hint=_NO_LYRICS_HINT,
-            reason=blocked,
-            provider="gemini",
-        )
-    if not response.candidates:
-        raise unusable(model, "there is no candidate answer")
-    candidate = response.candidates[0]
-    finish = _enum_name(candidate.finish_reason)
-    if finish in _REFUSALS:
-        hint = _NO_LYRICS_HINT
-        if finish == "RECITATION":
-            hint = (
-                "Gemini stops when it would recite published text, such as a known song's "
-                f"lyrics; {_NO_LYRICS_HINT}"
-            )
-        raise ContentRejected(
-            f"Gemini ({model}) refused to transcribe this audio ({finish})",
-            hint=hint,
-            reason=finish,
-            provider="gemini",
-        )
-    parts = candidate.content.parts if candidate.content is not None else None
-    text = "".join(p.text for p in parts or [] if p.text and not p.thought)
-    if finish == "MAX_TOKENS":
-        raise unusable(model, "the answer was cut off at the model's output limit (MAX_TOKENS)")
-    if not text.strip():
-        raise unusable(model, f"the answer is empty (finish reason {finish or 'unknown'})")
-    return text
-
-
-def _parse(text: str, model: str) -> _Answer:
-    fenced = _FENCE_RE.match(text)
-    try:
-        return _Answer.model_validate_json(fenced.group(1) if fenced else text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] == "json_invalid":
-            raise unusable(model, "the answer is not JSON") from exc
-        where = ".".join(str(p) for p in first["loc"]) or "the answer"
-        raise unusable(model, f"{where}: {first['msg']}") from exc
+def _unusable(model: str, why: str) -> ProviderError:
+    return unusable(model, why, hint=_HINTS.unusable)
 
 
 def _clean_words(raw: list[_AnswerWord], model: str) -> list[TranscribedWord]:
@@ -155,16 +104,16 @@ def _clean_words(raw: list[_AnswerWord], model: str) -> list[TranscribedWord]:
         shown = text if len(text) <= 40 else text[:39] + "…"
         label = f"word {number} ({shown!r}, {word.start:g}-{word.end:g} s)"
         if not (math.isfinite(start) and math.isfinite(end)):
-            raise unusable(model, f"word {number} ({shown!r}) has no finite time")
+            raise _unusable(model, f"word {number} ({shown!r}) has no finite time")
         if start < -OUT_OF_ORDER_TOLERANCE or max(start, end) > MAX_SECONDS:
-            raise unusable(model, f"{label} is outside the audio")
+            raise _unusable(model, f"{label} is outside the audio")
         if end < start - OUT_OF_ORDER_TOLERANCE:
-            raise unusable(model, f"{label} ends before it starts")
+            raise _unusable(model, f"{label} ends before it starts")
         start = max(start, 0.0)
         if out:
             prev_text, prev_start, prev_end = out[-1]
             if start < prev_start - OUT_OF_ORDER_TOLERANCE:
-                raise unusable(
+                raise _unusable(
                     model,
                     f"{label} is out of order: it comes after {prev_text[:40]!r} at "
                     f"{prev_start:g} s",
@@ -186,47 +135,16 @@ def _language(answered: str | None, asked: str | None) -> str | None:
     return None
 
 
-class GeminiTranscriber:
+class GeminiTranscriber(GeminiService):
     """Transcribes a song's lyrics with word times through the Gemini API.
 
     ``base_url`` points the SDK elsewhere (tests use a fake server on 127.0.0.1); ``timeout``
     is the whole request in seconds. The key is kept out of ``repr`` and of every error.
     """
 
-    name: str = "gemini"
-
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        model: str = DEFAULT_TRANSCRIBE_MODEL,
-        base_url: str | None = None,
-        timeout: float = 120.0,
-    ) -> None:
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise Unauthorized("transcription with Gemini needs an API key", hint=KEY_HINT)
-        if not isinstance(model, str) or not _MODEL_RE.fullmatch(model):
-            raise InvalidInput(
-                f"{str(model)[:60]!r} is not a Gemini model name",
-                hint=f"for example {DEFAULT_TRANSCRIBE_MODEL!r}",
-            )
-        if not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0):
-            raise InvalidInput(f"timeout must be a positive number of seconds, not {timeout!r}")
-        self._api_key = SecretStr(api_key.strip())
-        self.model = model
-        self.base_url = base_url
-        self.timeout = float(timeout)
-
-    def __repr__(self) -> str:
-        return (
-            f"GeminiTranscriber(model={self.model!r}, base_url={self.base_url!r}, "
-            f"timeout={self.timeout:g})"
-        )
-
-    def _scrub(self, text: str) -> str:
-        key = self._api_key.get_secret_value()
-        # a real key is 39 characters; replacing a one-letter test key would mangle the text
-        return text.replace(key, "***") if len(key) >= 8 else text
+    default_model = DEFAULT_TRANSCRIBE_MODEL
+    doing = "transcription"
+    hints = _HINTS
 
     def _check(self, audio: bytes, mime_type: str, hint: str | None) -> None:
         if not isinstance(audio, bytes | bytearray | memoryview) or len(audio) == 0:
@@ -263,44 +181,31 @@ class GeminiTranscriber:
                 f"{language[:40]!r} is not a language code", hint="for example 'en' or 'pt-BR'"
             )
         prompt = _prompt(language.strip() if language else None, (hint or "").strip() or None)
-        from google import genai
         from google.genai import types
 
-        client = genai.Client(
-            api_key=self._api_key.get_secret_value(),
-            vertexai=False,
-            http_options=types.HttpOptions(
-                base_url=self.base_url,
-                api_version=API_VERSION,
-                timeout=math.ceil(self.timeout * 1000),  # milliseconds
-                retry_options=types.HttpRetryOptions(attempts=1),
-            ),
+        async with self._connected() as aio:
+            response = await aio.models.generate_content(
+                model=self.model,
+                contents=types.Content(
+                    role="user",
+                    parts=[
+                        types.Part.from_bytes(data=bytes(audio), mime_type=mime_type),
+                        types.Part.from_text(text=prompt),
+                    ],
+                ),
+                config=types.GenerateContentConfig(
+                    response_mime_type="application/json",
+                    response_schema=_Answer,
+                    temperature=0,
+                ),
+            )
+        candidate = self._first_candidate(
+            response,
+            doing="transcribe this audio",
+            hint=_NO_LYRICS_HINT,
+            refusal_hints={"RECITATION": _RECITATION_HINT},
         )
-        try:
-            async with client.aio as aio:
-                response = await aio.models.generate_content(
-                    model=self.model,
-                    contents=types.Content(
-                        role="user",
-                        parts=[
-                            types.Part.from_bytes(data=bytes(audio), mime_type=mime_type),
-                            types.Part.from_text(text=prompt),
-                        ],
-                    ),
-                    config=types.GenerateContentConfig(
-                        response_mime_type="application/json",
-                        response_schema=_Answer,
-                        temperature=0,
-                    ),
-                )
-        except Exception as exc:
-            mapped = translate_error(exc, model=self.model, timeout=self.timeout, scrub=self._scrub)
-            if mapped is None:
-                raise
-            raise mapped from exc
-        finally:
-            client.close()
-        answer = _parse(_answer_text(response, self.model), self.model)
+        answer = self._parse_json(self._answer_text(candidate), _Answer)
         return Transcription(
             words=_clean_words(answer.words, self.model),
             language=_language(answer.language, language),

@@ -8,7 +8,7 @@ import re
 
 from PIL import Image
 
-from studio.providers._protocols import GeneratedImage, ImageRequest
+from studio.providers._protocols import GeneratedImage, ImageRequest, ProviderCard
 from studio.providers.local._painter import paint
 
 __all__ = ["LocalImageModel"]
@@ -25,6 +25,7 @@ class LocalImageModel:
 
     name = "local"
     model = "studio-painter-1"
+    card = ProviderCard(role="image", name="local", model="studio-painter-1", max_concurrency=2)
 
     def estimate(self, request: ImageRequest) -> float:
         del request

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +28,7 @@ import studio
 from studio.audio import MAX_BYTES, parse_lyrics, to_lrc, to_srt
 from studio.engine._events import EventBus
 from studio.errors import InvalidInput, NotFound, PayloadTooLarge, StudioError, Unauthorized
-from studio.jobs import JobRunner, upload_path
+from studio.jobs import JobRunner, dry_run, upload_path
 from studio.model import (
     Analysis,
     AnalysisCorrections,
@@ -45,6 +45,7 @@ from studio.model import (
     Project,
     Scene,
     SceneAction,
+    Session,
     StudioModel,
     SubtitleTrack,
     Take,
@@ -53,10 +54,12 @@ from studio.model import (
     TargetKind,
     Timeline,
     TimelineClip,
+    Turn,
     check_id,
     fingerprint,
     utcnow,
 )
+from studio.providers import ROLES, resolve, resolve_text_model
 from studio.store import AssetStore, StoreWorker, Tx, check_sha256, read_archive, restore, snapshot
 
 __all__ = ["EngineState", "create_app"]
@@ -174,6 +177,36 @@ class ProjectPatch(StudioModel):
     brief: Brief | None = None
     budget_usd: float | None = Field(default=None, ge=0)
     providers: dict[str, str] | None = None
+    """Per-project provider choices by role (``{"video": "replicate"}``); each is resolved
+    when set, so an unknown name or a missing key is refused at once."""
+
+    @field_validator("providers")
+    @classmethod
+    def _known(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for role, name in (value or {}).items():
+            if role not in ROLES:
+                raise ValueError(f"{role!r} is not a provider role ({', '.join(ROLES)})")
+            resolve(role, name)
+        return value
+
+
+class SessionCreate(StudioModel):
+    title: str = Field(default="", max_length=200)
+    text_model: str = Field(default="", max_length=200)
+    """The orchestrator's text model; empty: the project's, the settings' or ``local``."""
+
+
+class PlanQuery(StudioModel):
+    image: str | None = Field(default=None, max_length=200)
+    video: str | None = Field(default=None, max_length=200)
+    width: int = Field(default=1280, ge=64, le=4096)
+    height: int = Field(default=720, ge=64, le=4096)
+    fps: int = Field(default=24, ge=1, le=120)
+
+
+class MessageCreate(StudioModel):
+    text: str = Field(min_length=1, max_length=20_000)
+    seed: int = Field(default=0, ge=0, lt=2**31)
 
 
 class SceneCreate(StudioModel):
@@ -474,8 +507,49 @@ def _routes(state: EngineState) -> APIRouter:
                 state.publish(event, data, pid)
             return data  # type: ignore[no-any-return]
 
+        async def update_doc(
+            ref: str, doc_id: str, body: dict[str, Any], request: Request
+        ) -> dict[str, Any]:
+            """Edit a mood, a character or a concept; the takes made from it go stale (the
+            event names the scenes they belong to)."""
+            pid = project_id(ref)
+            check_id(doc_id, f"{path[:-1]} id")
+            fixed = {"id", "project_id", "created_at"} & set(body)
+            if fixed:
+                raise InvalidInput(f"{sorted(fixed)[0]} cannot be changed")
+
+            def op(tx: Tx) -> dict[str, Any]:
+                repo_ = getattr(tx, repo)
+                current = repo_.get(doc_id)
+                if current.project_id != pid:
+                    raise NotFound(f"{path[:-1]} {doc_id} is not in this project")
+                changed = model.model_validate(current.model_dump() | body)
+                repo_.replace(changed)
+                project = tx.projects.get(pid)
+                affected = [
+                    s.id
+                    for s in tx.scenes.list(pid)
+                    if any(
+                        scene_take is not None
+                        and s.is_stale(tx.takes.get(scene_take), tx.upstream(s, project))
+                        for scene_take in (s.image_take_id, s.clip_take_id)
+                    )
+                ]
+                return changed.model_dump(mode="json") | {"stale_scenes": affected}
+
+            data, fresh = await write(request, op)
+            if fresh:
+                state.publish(event.replace(".created", ".updated"), data, pid)
+            return data  # type: ignore[no-any-return]
+
         r.add_api_route(
             f"/projects/{{ref}}/{path}", list_docs, methods=["GET"], name=f"list_{path}"
+        )
+        r.add_api_route(
+            f"/projects/{{ref}}/{path}/{{doc_id}}",
+            update_doc,
+            methods=["PATCH"],
+            name=f"update_{path}",
         )
         r.add_api_route(
             f"/projects/{{ref}}/{path}",
@@ -488,6 +562,22 @@ def _routes(state: EngineState) -> APIRouter:
     documents("concepts", "concepts", Concept, "concept.created")
     documents("moods", "moods", Mood, "mood.created")
     documents("characters", "characters", Character, "character.created")
+
+    @r.get("/projects/{ref}/ledger")
+    async def ledger(ref: str) -> dict[str, Any]:
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> dict[str, Any]:
+            project = tx.projects.get(pid)
+            lines = tx.ledger.list(pid)
+            return {
+                "budget_usd": project.budget_usd,
+                "spent_usd": round(sum(x.usd for x in lines if x.state == "spent"), 6),
+                "committed_usd": round(tx.ledger.committed(pid), 6),
+                "lines": [x.model_dump(mode="json") for x in lines],
+            }
+
+        return await store.read(op)
 
     # -- scenes and takes
 
@@ -539,8 +629,10 @@ def _routes(state: EngineState) -> APIRouter:
 
         def op(tx: Tx) -> list[dict[str, Any]]:
             scene = tx.scenes.get(sid)
+            upstream = tx.upstream(scene)
             return [
-                t.model_dump(mode="json") | {"stale": scene.is_stale(t)} for t in tx.takes.of(sid)
+                t.model_dump(mode="json") | {"stale": scene.is_stale(t, upstream)}
+                for t in tx.takes.of(sid)
             ]
 
         return await store.read(op)
@@ -825,6 +917,69 @@ def _routes(state: EngineState) -> APIRouter:
         if format not in writers:
             raise InvalidInput(f"lyrics come as json, lrc or srt, not {format[:20]!r}")
         return Response(writers[format](lyrics), media_type="text/plain; charset=utf-8")
+
+    # -- sessions: the conversation with the studio, and the dry run
+
+    @r.post("/projects/{ref}/sessions", status_code=201)
+    async def create_session(ref: str, body: SessionCreate, request: Request) -> dict[str, Any]:
+        pid = project_id(ref)
+        if body.text_model:
+            resolve_text_model(body.text_model)  # an unknown name or a missing key, now
+        session = Session(project_id=pid, title=body.title, text_model=body.text_model)
+        data, fresh = await write(request, lambda tx: tx.sessions.insert(session))
+        if fresh:
+            state.publish("session.created", data, pid)
+        return data  # type: ignore[no-any-return]
+
+    @r.get("/projects/{ref}/sessions")
+    async def list_sessions(ref: str) -> list[dict[str, Any]]:
+        pid = project_id(ref)
+        items = await store.read(rows_of(pid, lambda tx: tx.sessions.list(pid)))
+        return [i.model_dump(mode="json") for i in items]
+
+    @r.get("/sessions/{sid}")
+    async def get_session(sid: str) -> dict[str, Any]:
+        check_id(sid, "session id")
+
+        def op(tx: Tx) -> dict[str, Any]:
+            session = tx.sessions.get(sid)
+            return session.model_dump(mode="json") | {
+                "turns": [t.model_dump(mode="json") for t in tx.turns.of(sid)]
+            }
+
+        return await store.read(op)
+
+    @r.post("/sessions/{sid}/messages", status_code=201)
+    async def say(sid: str, body: MessageCreate, request: Request) -> dict[str, Any]:
+        """The user's message: kept as a turn at once, answered by a ``session.turn`` job."""
+        check_id(sid, "session id")
+
+        def op(tx: Tx) -> dict[str, Any]:
+            session = tx.sessions.get(sid)
+            turn = Turn(project_id=session.project_id, session_id=sid,
+                        index=tx.turns.next_index(sid), role="user", text=body.text)  # fmt: skip
+            return tx.turns.insert(turn).model_dump(mode="json")
+
+        turn, fresh = await write(request, op)
+        if fresh:
+            state.publish("session.turn", turn, turn["project_id"])
+        job = await state.runner.submit(
+            "session.turn",
+            {"session_id": sid, "turn_id": turn["id"], "seed": body.seed},
+            project_id=turn["project_id"],
+        )
+        return {"turn": turn, "job": job.model_dump(mode="json")}
+
+    @r.get("/projects/{ref}/plan")
+    async def plan(ref: str, request: Request) -> dict[str, Any]:
+        """The dry run: every call that bringing the storyboard up to date would make, and its
+        cost, without generating anything (``?image=&video=&width=&height=&fps=``)."""
+        pid = project_id(ref)
+        try:
+            options = PlanQuery.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise InvalidInput(f"bad plan options: {exc.errors()[0]['msg']}") from exc
+        return await store.read(lambda tx: dry_run(tx, pid, **options.model_dump()))
 
     # -- events
 

@@ -42,8 +42,10 @@ from studio.model import (
     Mood,
     Project,
     Scene,
+    Session,
     Take,
     Timeline,
+    Turn,
 )
 from studio.store import ProjectSnapshot
 
@@ -222,6 +224,73 @@ class Client:
 
     async def moods(self, project_id: str) -> list[Mood]:
         return _models(Mood, await self.request("GET", f"/v1/projects/{_seg(project_id)}/moods"))
+
+    async def characters(self, project_id: str) -> list[Character]:
+        return _models(
+            Character, await self.request("GET", f"/v1/projects/{_seg(project_id)}/characters")
+        )
+
+    async def update_mood(self, project_id: str, mood_id: str, **changes: Any) -> dict[str, Any]:
+        """Edit a mood; the answer is the mood plus ``stale_scenes``, the scenes whose takes
+        it made stale."""
+        return await self._update_document(project_id, "moods", mood_id, changes)
+
+    async def update_character(
+        self, project_id: str, character_id: str, **changes: Any
+    ) -> dict[str, Any]:
+        return await self._update_document(project_id, "characters", character_id, changes)
+
+    async def _update_document(
+        self, project_id: str, kind: str, doc_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        path = f"/v1/projects/{_seg(project_id)}/{kind}/{_seg(doc_id)}"
+        return await self.request("PATCH", path, json=changes)  # type: ignore[no-any-return]
+
+    async def plan(self, project_id: str, **options: Any) -> dict[str, Any]:
+        """The dry run: each scene's prompts and the calls still to make, with their cost."""
+        return await self.request(  # type: ignore[no-any-return]
+            "GET", f"/v1/projects/{_seg(project_id)}/plan", params=options or None
+        )
+
+    # ---- sessions --------------------------------------------------------------------------------
+
+    async def start_session(
+        self, project_id: str, *, title: str = "", text_model: str = ""
+    ) -> Session:
+        body = {"title": title, "text_model": text_model}
+        return Session.model_validate(
+            await self.request("POST", f"/v1/projects/{_seg(project_id)}/sessions", json=body)
+        )
+
+    async def sessions(self, project_id: str) -> list[Session]:
+        return _models(
+            Session, await self.request("GET", f"/v1/projects/{_seg(project_id)}/sessions")
+        )
+
+    async def session(self, session_id: str) -> tuple[Session, list[Turn]]:
+        """A session and its turns, in order (to resume it)."""
+        data = await self.request("GET", f"/v1/sessions/{_seg(session_id)}")
+        turns = _models(Turn, data.pop("turns"))
+        return Session.model_validate(data), turns
+
+    async def say(
+        self, session_id: str, text: str, *, seed: int = 0, timeout: float | None = 600
+    ) -> Turn:
+        """Send a message and wait for the studio's answer (its tools may make a storyboard or
+        a hundred takes, so this can take minutes; the turn's job shows the progress)."""
+        sent = await self.request(
+            "POST", f"/v1/sessions/{_seg(session_id)}/messages", json={"text": text, "seed": seed}
+        )
+        done = await self.wait_job(sent["job"]["id"], timeout=timeout)
+        assert done.result is not None
+        _, turns = await self.session(session_id)
+        return next(t for t in turns if t.id == done.result["turn_id"])
+
+    async def ledger(self, project_id: str) -> dict[str, Any]:
+        """What the project spent, line by line, against its budget."""
+        return await self.request(  # type: ignore[no-any-return]
+            "GET", f"/v1/projects/{_seg(project_id)}/ledger"
+        )
 
     # ---- scenes and takes ------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ from studio.errors import RenderError
 from studio.jobs._audio import AnalyzeHandler, TranscribeHandler
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
-from studio.jobs._storyboard import ImagesHandler, PlanHandler
+from studio.jobs._session import SessionTurnHandler
+from studio.jobs._storyboard import PlanHandler
+from studio.jobs._takes import ClipsHandler, ImagesHandler
 from studio.model import StudioModel
 from studio.render import ProgressParser, concat_command, probe, testcard_command
 from studio.store import snapshot, write_archive
@@ -165,6 +167,8 @@ def builtin_handlers() -> dict[str, JobHandler]:
             TranscribeHandler(),
             PlanHandler(),
             ImagesHandler(),
+            ClipsHandler(),
+            SessionTurnHandler(),
         )
     }
 

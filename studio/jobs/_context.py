@@ -28,6 +28,7 @@ class JobContext:
         assets: AssetStore,
         workdir: Path,
         on_change: Callable[[JobContext], None],
+        publish: Callable[[str, dict[str, Any], str | None], object] | None = None,
     ) -> None:
         self.job = job
         self.params = job.params
@@ -39,6 +40,29 @@ class JobContext:
         self.message = job.message
         self.reused = 0
         self._on_change = on_change
+        self._publish = publish
+
+    def sub(self, kind: str, params: dict[str, Any]) -> JobContext:
+        """A context for running another job kind's work inside this job (a session's tool
+        that plans the storyboard): same store, progress and cache; its own params, and its
+        stages cached under its own kind."""
+        job = self.job.model_copy(update={"kind": kind, "params": params})
+        child = JobContext(
+            job, store=self.store, assets=self.assets, workdir=self.workdir,
+            on_change=self._mirror, publish=self._publish,
+        )  # fmt: skip
+        return child
+
+    def _mirror(self, child: JobContext) -> None:
+        self.stage_name, self.message = child.stage_name, child.message
+        self.reused = max(self.reused, child.reused)
+        self._on_change(self)
+
+    def publish(self, event: str, data: dict[str, Any]) -> None:
+        """Tell every viewer of the job's project what the job made (``take.created``,
+        ``scene.updated``), as it is made."""
+        if self._publish is not None:
+            self._publish(event, data, self.job.project_id)
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Report progress 0..1; it reaches the store about once a second, not on every call."""

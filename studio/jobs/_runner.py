@@ -229,6 +229,7 @@ class JobRunner:
             assets=self.assets,
             workdir=self.workdir / job.id,
             on_change=self._changed,
+            publish=self.publish,
         )
         self._contexts[job.id] = ctx
         self._tasks[job.id] = asyncio.create_task(self._execute(ctx, handler), name=f"job-{job.id}")

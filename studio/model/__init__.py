@@ -25,7 +25,15 @@ from studio.model._lyrics import LyricLine, Lyrics, LyricsSource, LyricWord
 from studio.model._project import AudioTrack, Brief, Character, Concept, Mood, Project
 from studio.model._render import Aspect, Container, Quality, Render, RenderSettings, RenderStatus
 from studio.model._review import Comment, CommentKind, TargetKind
-from studio.model._scene import TEXT_FIELDS, CameraMove, Scene, SceneAction, SceneState
+from studio.model._scene import (
+    TEXT_FIELDS,
+    CameraMove,
+    Scene,
+    SceneAction,
+    SceneState,
+    Upstream,
+)
+from studio.model._session import Session, Spend, SpendState, ToolUse, Turn
 from studio.model._take import OwnerKind, Take, TakeKind, TakeStatus
 from studio.model._timeline import (
     Effect,
@@ -75,6 +83,9 @@ __all__ = [
     "SceneState",
     "Section",
     "SectionEdit",
+    "Session",
+    "Spend",
+    "SpendState",
     "StudioModel",
     "SubtitleMode",
     "SubtitleStyle",
@@ -86,8 +97,11 @@ __all__ = [
     "TempoChange",
     "Timeline",
     "TimelineClip",
+    "ToolUse",
     "Transition",
     "TransitionKind",
+    "Turn",
+    "Upstream",
     "check_id",
     "fingerprint",
     "new_id",

@@ -20,9 +20,10 @@ from pydantic import Field, model_validator
 
 from studio.errors import IllegalTransition, InvalidInput
 from studio.model._base import StudioModel, fingerprint, new_id, utcnow
+from studio.model._project import Brief, Character, Mood
 from studio.model._take import OwnerKind, Take, TakeKind, TakeStatus
 
-__all__ = ["TEXT_FIELDS", "CameraMove", "Scene", "SceneAction", "SceneState"]
+__all__ = ["TEXT_FIELDS", "CameraMove", "Scene", "SceneAction", "SceneState", "Upstream"]
 
 
 class SceneState(StrEnum):
@@ -88,8 +89,31 @@ _NEXT_STEP = {
     S.CLIP_APPROVED: "the scene is finished; reopen or regenerate to change it",
 }
 
-TEXT_FIELDS = ("lyric", "visual_intent", "prompt", "negative_prompt", "mood_id", "camera", "seed")
+TEXT_FIELDS = (
+    "lyric", "visual_intent", "prompt", "negative_prompt", "mood_id", "characters", "camera",
+    "seed",
+)  # fmt: skip
 """Fields a person edits; changing one sends the scene back to draft."""
+
+
+class Upstream(StudioModel):
+    """What a scene's takes are made from beyond the scene itself: the look of its mood, the
+    characters in it and the brief's style, each as a fingerprint of its content. Editing the
+    mood changes ``mood`` for exactly the scenes that use it, so exactly their takes go stale;
+    renaming it changes nothing a picture shows, and nothing goes stale."""
+
+    mood: str = ""
+    characters: dict[str, str] = Field(default_factory=dict)
+    """Character id -> fingerprint of its description and reference pictures."""
+    style: str = ""
+
+    @classmethod
+    def of(cls, mood: Mood | None, characters: list[Character], brief: Brief) -> Upstream:
+        return cls(
+            mood=fingerprint([mood.palette, mood.keywords, mood.description]) if mood else "",
+            characters={c.id: fingerprint([c.description, c.reference_assets]) for c in characters},
+            style=brief.style.strip(),
+        )
 
 
 class Scene(StudioModel):
@@ -106,6 +130,8 @@ class Scene(StudioModel):
     prompt: str = Field(default="", max_length=5000)
     negative_prompt: str = Field(default="", max_length=2000)
     mood_id: str | None = None
+    characters: list[str] = Field(default_factory=list, max_length=8)
+    """Ids of the characters (or products) this scene shows; their references steer it."""
     camera: CameraMove = CameraMove.STATIC
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     state: SceneState = SceneState.DRAFT
@@ -126,35 +152,41 @@ class Scene(StudioModel):
     def duration(self) -> float:
         return self.end - self.start
 
-    def image_inputs(self) -> dict[str, Any]:
-        """What an image take of this scene is made from."""
+    def image_inputs(self, upstream: Upstream | None = None) -> dict[str, Any]:
+        """What an image take of this scene is made from: its words, its seed, and the content
+        of its mood and characters and the brief's style (``upstream``)."""
+        up = upstream or Upstream()
         return {
             "prompt": self.prompt,
             "negative_prompt": self.negative_prompt,
             "mood_id": self.mood_id,
             "seed": self.seed,
+            "upstream": up.model_dump(),
         }
 
-    def clip_inputs(self, image_take_id: str | None = None) -> dict[str, Any]:
-        """What a clip take is made from: the approved image, the move and the span."""
+    def clip_inputs(
+        self, upstream: Upstream | None = None, image_take_id: str | None = None
+    ) -> dict[str, Any]:
+        """What a clip take is made from: the approved image, the move, the span, and all that
+        made the image (a clip of a stale picture is stale too)."""
         return {
             "image_take_id": image_take_id or self.image_take_id,
-            "prompt": self.prompt,
+            "image": self.image_inputs(upstream),
             "camera": self.camera.value,
             "duration": round(self.duration, 6),
-            "seed": self.seed,
         }
 
-    def inputs_for(self, kind: TakeKind) -> dict[str, Any]:
+    def inputs_for(self, kind: TakeKind, upstream: Upstream | None = None) -> dict[str, Any]:
         if kind is TakeKind.IMAGE:
-            return self.image_inputs()
+            return self.image_inputs(upstream)
         if kind is TakeKind.CLIP:
-            return self.clip_inputs()
+            return self.clip_inputs(upstream)
         raise InvalidInput(f"scenes have image and clip takes, not {kind.value} takes")
 
-    def is_stale(self, take: Take) -> bool:
-        """True when the take was made from inputs this scene no longer has."""
-        return take.fingerprint != fingerprint(self.inputs_for(take.kind))
+    def is_stale(self, take: Take, upstream: Upstream | None = None) -> bool:
+        """True when the take was made from inputs this scene (and ``upstream``, the content of
+        its mood and characters) no longer has."""
+        return take.fingerprint != fingerprint(self.inputs_for(take.kind, upstream))
 
     def apply(
         self, action: SceneAction | str, *, take: Take | None = None, **changes: Any

@@ -121,6 +121,32 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_status ON jobs (status)",
         ),
     ),
+    Migration(
+        3,
+        "sessions and their turns; the cost ledger",
+        (
+            _DOC_TABLE.format(name="sessions"),
+            """CREATE TABLE turns (
+                id VARCHAR PRIMARY KEY,
+                project_id VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                session_id VARCHAR NOT NULL,
+                idx INTEGER NOT NULL,
+                doc JSON NOT NULL,
+                UNIQUE (session_id, idx)
+            )""",
+            """CREATE TABLE ledger (
+                id VARCHAR PRIMARY KEY,
+                project_id VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                job_id VARCHAR,
+                state VARCHAR NOT NULL,
+                usd DOUBLE NOT NULL,
+                doc JSON NOT NULL
+            )""",
+            "CREATE INDEX ledger_project ON ledger (project_id)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -24,9 +24,14 @@ from studio.model import (
     Project,
     Render,
     Scene,
+    Session,
+    Spend,
+    SpendState,
     Take,
     TakeKind,
     Timeline,
+    Turn,
+    Upstream,
     utcnow,
 )
 
@@ -194,6 +199,11 @@ class SceneRepo(_DocRepo[Scene]):
             "revision": item.revision,
         }
 
+    def delete(self, scene_id: str) -> None:
+        """Remove a scene and its takes (a storyboard re-cut replaces scenes with new ones)."""
+        self._conn.execute("DELETE FROM takes WHERE owner_id = ?", [scene_id])
+        self._conn.execute("DELETE FROM scenes WHERE id = ?", [scene_id])
+
     def save(self, item: Scene, *, expected_revision: int) -> Scene:
         """Write a changed scene if nobody changed it since ``expected_revision``."""
         current = self.get(item.id)
@@ -240,6 +250,64 @@ class TakeRepo(_DocRepo[Take]):
             args.append(kind.value)
         rows = self._conn.execute(query + " ORDER BY kind, version", args).fetchall()
         return [self._load(r[0]) for r in rows]
+
+
+class SessionRepo(_DocRepo[Session]):
+    table, model, what = "sessions", Session, "session"
+
+
+class TurnRepo(_DocRepo[Turn]):
+    """A session's turns, in order; a turn is written once, as it happens."""
+
+    table, model, what = "turns", Turn, "turn"
+    _order = "session_id, idx"
+
+    def _columns(self, item: Turn) -> dict[str, Any]:
+        return super()._columns(item) | {"session_id": item.session_id, "idx": item.index}
+
+    def of(self, session_id: str) -> list[Turn]:
+        rows = self._conn.execute(
+            "SELECT doc FROM turns WHERE session_id = ? ORDER BY idx", [session_id]
+        ).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def next_index(self, session_id: str) -> int:
+        row = self._conn.execute(
+            "SELECT coalesce(max(idx) + 1, 0) FROM turns WHERE session_id = ?", [session_id]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+class LedgerRepo(_DocRepo[Spend]):
+    """What a project spent, call by call, and what is held for calls in flight."""
+
+    table, model, what = "ledger", Spend, "ledger line"
+
+    def _columns(self, item: Spend) -> dict[str, Any]:
+        return super()._columns(item) | {
+            "job_id": item.job_id,
+            "state": item.state.value,
+            "usd": item.usd,
+        }
+
+    def committed(self, project_id: str) -> float:
+        """Spent, plus what is held by jobs still queued or running (a job that ended without
+        settling its hold spent nothing for it)."""
+        row = self._conn.execute(
+            """SELECT coalesce(sum(usd), 0) FROM ledger
+               WHERE project_id = ? AND (state = 'spent' OR (state = 'reserved' AND job_id IN
+                   (SELECT id FROM jobs WHERE status IN ('queued', 'running'))))""",
+            [project_id],
+        ).fetchone()
+        return float(row[0]) if row else 0.0
+
+    def settle(self, hold: Spend, usd: float) -> Spend:
+        """Turn a hold into the call's real cost."""
+        spent = hold.model_copy(update={"state": SpendState.SPENT, "usd": usd})
+        return self.replace(spent)
+
+    def release(self, hold_id: str) -> None:
+        self._conn.execute("DELETE FROM ledger WHERE id = ? AND state = 'reserved'", [hold_id])
 
 
 class TimelineRepo(_DocRepo[Timeline]):
@@ -438,6 +506,14 @@ class Tx:
             )
         return project, found
 
+    def upstream(self, scene: Scene, project: Project | None = None) -> Upstream:
+        """The content a scene's takes depend on beyond the scene (mood, characters, style):
+        what :meth:`Scene.is_stale` compares a take against."""
+        project = project or self.projects.get(scene.project_id)
+        mood = self.moods.find(scene.mood_id) if scene.mood_id else None
+        characters = [c for c in map(self.characters.find, scene.characters) if c is not None]
+        return Upstream.of(mood, characters, project.brief)
+
     def project_exists(self, project_id: str) -> bool:
         if project_id in self.known:
             return True
@@ -495,6 +571,18 @@ class Tx:
         return AnalysisRepo(self)
 
     @cached_property
+    def sessions(self) -> SessionRepo:
+        return SessionRepo(self)
+
+    @cached_property
+    def turns(self) -> TurnRepo:
+        return TurnRepo(self)
+
+    @cached_property
+    def ledger(self) -> LedgerRepo:
+        return LedgerRepo(self)
+
+    @cached_property
     def stages(self) -> StageRepo:
         return StageRepo(self)
 
@@ -515,6 +603,9 @@ class Tx:
             self.renders,
             self.comments,
             self.jobs,
+            self.sessions,
+            self.turns,
+            self.ledger,
         ]
 
     def delete_project(self, project_id: str) -> None:

@@ -69,7 +69,7 @@ def test_from_a_brief_to_image_takes_for_every_scene(
             await c.scene_action(s.id, "approve_text")
         job = await c.submit_job("takes.images", {"project_id": pid, "width": 320, "height": 180})
         done = await c.wait_job(job.id, timeout=300)
-        assert done.result is not None and done.result["painted"] == len(scenes) - 1
+        assert done.result is not None and done.result["made"] == len(scenes) - 1
         scenes = await c.scenes(pid)
         assert [s.state for s in scenes[:-1]] == [SceneState.IMAGE_READY] * (len(scenes) - 1)
         assert scenes[-1].state is SceneState.DRAFT
@@ -81,7 +81,7 @@ def test_from_a_brief_to_image_takes_for_every_scene(
 
         # Nothing changed: nothing is painted again.
         job = await c.submit_job("takes.images", {"project_id": pid, "width": 320, "height": 180})
-        assert (await c.wait_job(job.id, timeout=60)).result["painted"] == 0  # type: ignore[index]
+        assert (await c.wait_job(job.id, timeout=60)).result["made"] == 0  # type: ignore[index]
 
         # A new prompt for scene 4: only scene 4 gets a new take, and keeps the old one.
         k = scenes[3]
@@ -89,13 +89,13 @@ def test_from_a_brief_to_image_takes_for_every_scene(
         await c.scene_action(edited.id, "approve_text")
         job = await c.submit_job("takes.images", {"project_id": pid, "width": 320, "height": 180})
         redo = await c.wait_job(job.id, timeout=60)
-        assert redo.result is not None and redo.result["painted"] == 1
+        assert redo.result is not None and redo.result["made"] == 1
         versions = [(t["version"], t["stale"]) for t in await c.takes(k.id)]
         assert versions == [(1, True), (2, False)]
         for other in scenes[:3] + scenes[4:-1]:
             assert len(await c.takes(other.id)) == 1
 
-        with pytest.raises(InvalidInput, match="no image model called"):
+        with pytest.raises(InvalidInput, match="no image provider called"):
             await c.submit_job("takes.images", {"project_id": pid, "provider": "dalle-9"})
 
     call(home, go)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from studio.errors import Conflict, MigrationError, NotFound
-from studio.model import Comment, Project, Scene, Take
+from studio.model import Comment, Project, Scene, Session, Spend, Take, Turn
 from studio.store import SCHEMA_VERSION, Database
 
 
@@ -78,7 +78,7 @@ def test_deleting_a_project_removes_its_rows_only(db: Database) -> None:
     assert read.takes.list(a.id) == [] and len(read.takes.list(b.id)) == 1
 
 
-def test_a_store_made_by_migration_1_opens_under_2_with_its_data(tmp_path: Path) -> None:
+def test_a_store_made_by_migration_1_opens_at_the_latest_version(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     old = Database(path, migrate_to=1)
     assert old.version == 1
@@ -87,13 +87,19 @@ def test_a_store_made_by_migration_1_opens_under_2_with_its_data(tmp_path: Path)
         s = tx.scenes.insert(Scene(project_id=p.id, index=0, start=0, end=2, prompt="kept"))
     old.close()
     new = Database(path)
-    assert new.version == SCHEMA_VERSION == 2
+    assert new.version == SCHEMA_VERSION == 3
     assert new.read().projects.get(p.id).name == "Made in v1"
     assert new.read().scenes.get(s.id).prompt == "kept"
     with new.transaction() as tx:  # the tables migration 2 added work
         tx.idempotency.put("k", {"ok": 1})
         tx.stages.put("fp", "job", "stage", {"sha256": None})
     assert new.read().idempotency.find("k") == {"ok": 1}
+    with new.transaction() as tx:  # and those of migration 3
+        ses = tx.sessions.insert(Session(project_id=p.id))
+        tx.turns.insert(Turn(project_id=p.id, session_id=ses.id, index=0, role="user", text="hi"))
+        tx.ledger.insert(Spend(project_id=p.id, stage="image", provider="x", usd=0.5))
+    assert [t.text for t in new.read().turns.of(ses.id)] == ["hi"]
+    assert new.read().ledger.committed(p.id) == 0.5
 
 
 def test_a_store_from_a_newer_studio_is_refused(tmp_path: Path) -> None:

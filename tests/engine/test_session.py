@@ -1,0 +1,130 @@
+"""The session through the engine, offline: a conversation from a one-line brief to clip takes
+for every scene; revisions by section and by scene number; the dry run; every turn stored and
+the session resumable from another client."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from studio.engine import Client, EngineServer, Home
+from studio.errors import InvalidInput
+from studio.model import SceneState
+from tests.engine.test_api import call
+from tests.engine.test_song import project_with_song
+from tests.engine.test_storyboard import demo_song
+
+__all__ = ["demo_song"]
+
+
+@pytest.mark.slow
+def test_a_conversation_from_a_one_line_brief_to_clips_for_every_scene(
+    home: Home, engine: EngineServer, demo_song: tuple[Path, str]
+) -> None:
+    song, lrc = demo_song
+
+    async def go(c: Client) -> None:
+        project = await project_with_song(c, "Session", song)
+        await c.import_lyrics(project.id, lrc, "song.lrc")
+        session = await c.start_session(project.id, title="first cut")
+
+        turn = await c.say(session.id, "a night drive through the neon city")
+        assert [u.name for u in turn.tools] == ["write_brief"]
+        assert (await c.get_project(project.id)).brief.text == "a night drive through the neon city"
+        assert turn.suggestions and "concepts" in turn.suggestions[0]
+
+        turn = await c.say(session.id, "propose three concepts")
+        assert turn.tools[0].status == "done" and len(turn.tools[0].result["concepts"]) == 3
+        turn = await c.say(session.id, "make four moods")
+        assert len(turn.tools[0].result["moods"]) == 4 and "4 mood boards" in turn.text
+        moods = await c.moods(project.id)
+        turn = await c.say(session.id, "use mood 2")
+        assert (await c.get_project(project.id)).mood_id == moods[1].id
+
+        turn = await c.say(session.id, "build the storyboard")
+        scenes = await c.scenes(project.id)
+        assert len(scenes) >= 8 and f"{len(scenes)} scenes" in turn.text
+        song_map = await c.song_map(project.id)
+        grid = song_map.beats
+        for s in scenes[1:]:  # every cut sits on a beat
+            assert min(abs(b - s.start) for b in grid) < 1e-3
+        assert all(s.mood_id == moods[1].id for s in scenes)
+
+        turn = await c.say(session.id, "make the chorus scenes at night")
+        chorus = [s for s in await c.scenes(project.id) if s.section == "chorus"]
+        assert chorus and all("night" in s.prompt for s in chorus)
+        others = [s for s in await c.scenes(project.id) if s.section != "chorus"]
+        assert [s.prompt for s in others] == [s.prompt for s in scenes if s.section != "chorus"]
+
+        turn = await c.say(session.id, "how much will it cost?")
+        plan = turn.tools[0].result["plan"]
+        assert plan["totals"]["images"] == len(scenes) and plan["totals"]["usd"] == 0
+        assert "night" in next(r["prompt"] for r in plan["scenes"] if r["section"] == "chorus")
+
+        turn = await c.say(session.id, "generate the images")
+        assert turn.tools[0].result["made"] == len(scenes)
+        turn = await c.say(session.id, "make the clips")
+        assert turn.tools[0].result["made"] == len(scenes)
+        after = await c.scenes(project.id)
+        assert all(s.state is SceneState.CLIP_READY for s in after)
+
+        # Regenerate scene 4 with a red car: only scene 4 gets a new take; history keeps v1.
+        before = {s.id: len(await c.takes(s.id)) for s in after}
+        turn = await c.say(session.id, "regenerate scene 4 with a red car")
+        assert turn.tools[0].result["images"] == 1
+        now = await c.scenes(project.id)
+        assert "a red car" in now[3].prompt
+        for s in now:
+            images = [t for t in await c.takes(s.id) if t["kind"] == "image"]
+            if s.id == now[3].id:
+                assert [t["version"] for t in images] == [1, 2]
+            else:
+                assert len(await c.takes(s.id)) == before[s.id]
+
+        # Shorter shots in the bridge: bridge scenes split on the grid, the rest untouched.
+        bridge = [s for s in now if s.section == "bridge"]
+        turn = await c.say(session.id, "shorter shots in the bridge")
+        recut = await c.scenes(project.id)
+        new_bridge = [s for s in recut if s.section == "bridge"]
+        assert len(new_bridge) > len(bridge)
+        assert [s.index for s in recut] == list(range(len(recut)))
+        assert all(abs(a.end - b.start) < 1e-9 for a, b in itertools.pairwise(recut))
+        for s in new_bridge:
+            assert min(abs(b - s.start) for b in grid) < 1e-3
+
+        # Every turn is stored; another client resumes the session where it stands.
+        async with Client(home, autostart=False) as other:
+            _, turns = await other.session(session.id)
+        assert [t.role for t in turns] == ["user", "assistant"] * 11
+        assert turns[-1].tools[0].name == "retime"
+
+        with pytest.raises(InvalidInput, match="no text provider called"):
+            await c.start_session(project.id, text_model="eliza")
+
+    call(home, go)
+
+
+@pytest.mark.slow
+def test_the_whole_video_in_one_request_and_a_clear_answer_to_nonsense(
+    home: Home, engine: EngineServer, demo_song: tuple[Path, str]
+) -> None:
+    song, _ = demo_song
+
+    async def go(c: Client) -> None:
+        project = await project_with_song(c, "One go", song)
+        session = await c.start_session(project.id)
+        turn = await c.say(session.id, "hmm?")
+        assert not turn.tools and "not sure" in turn.text
+        await c.say(session.id, "a love song on a beach at dawn")
+        turn = await c.say(session.id, "make the whole video")
+        assert turn.tools[0].name == "make_everything" and turn.tools[0].status == "done"
+        scenes = await c.scenes(project.id)
+        assert scenes and all(s.state is SceneState.CLIP_READY for s in scenes)
+        assert len(await c.moods(project.id)) == 4
+        turn = await c.say(session.id, "regenerate scene 999")
+        assert turn.tools[0].status == "failed" and "no scene 999" in (turn.tools[0].error or "")
+        assert "failed" in turn.text
+
+    call(home, go)

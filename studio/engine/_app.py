@@ -763,7 +763,9 @@ def _routes(state: EngineState) -> APIRouter:
 
     @r.post("/jobs", status_code=202)
     async def submit_job(body: JobCreate) -> dict[str, Any]:
-        pid = project_id(body.project_id) if body.project_id else None
+        # a job about a project belongs to it (its events reach the project's viewers)
+        named = body.project_id or body.params.get("project_id")
+        pid = project_id(named) if isinstance(named, str) and named else None
         job = await state.runner.submit(body.kind, body.params, project_id=pid, force=body.force)
         return job.model_dump(mode="json")
 

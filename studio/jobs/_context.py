@@ -29,6 +29,7 @@ class JobContext:
         workdir: Path,
         on_change: Callable[[JobContext], None],
         publish: Callable[[str, dict[str, Any], str | None], object] | None = None,
+        backoff_base: float = 1.0,
     ) -> None:
         self.job = job
         self.params = job.params
@@ -41,6 +42,8 @@ class JobContext:
         self.reused = 0
         self._on_change = on_change
         self._publish = publish
+        self.backoff_base = backoff_base
+        """Seconds the first retry of a rate-limited call waits at most (the runner's)."""
 
     def sub(self, kind: str, params: dict[str, Any]) -> JobContext:
         """A context for running another job kind's work inside this job (a session's tool
@@ -49,7 +52,7 @@ class JobContext:
         job = self.job.model_copy(update={"kind": kind, "params": params})
         child = JobContext(
             job, store=self.store, assets=self.assets, workdir=self.workdir,
-            on_change=self._mirror, publish=self._publish,
+            on_change=self._mirror, publish=self._publish, backoff_base=self.backoff_base,
         )  # fmt: skip
         return child
 

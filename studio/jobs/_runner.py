@@ -230,6 +230,7 @@ class JobRunner:
             workdir=self.workdir / job.id,
             on_change=self._changed,
             publish=self.publish,
+            backoff_base=self.backoff_base,
         )
         self._contexts[job.id] = ctx
         self._tasks[job.id] = asyncio.create_task(self._execute(ctx, handler), name=f"job-{job.id}")

@@ -15,14 +15,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
 from studio.agents import clip_request, image_request
-from studio.errors import InvalidInput
+from studio.errors import InvalidInput, StudioError
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
+from studio.jobs._runner import backoff
 from studio.jobs._spend import hold, release, settle
 from studio.model import (
     OwnerKind,
@@ -74,6 +75,8 @@ class TakeWork:
     make: Callable[[JobContext], Awaitable[tuple[bytes, str, str, int | None, float]]]
     """Makes it: returns (data, media type, model, seed, real cost in USD)."""
 
+
+T = TypeVar("T")
 
 _PAST_TEXT = {
     SceneState.TEXT_APPROVED,
@@ -198,7 +201,7 @@ async def keep_take(
         model=provider.card.model, scene_id=owner_id if owner_kind is OwnerKind.SCENE else None,
     )  # fmt: skip
     try:
-        data, media_type, model, seed, cost = await make(ctx)
+        data, media_type, model, seed, cost = await _retrying(ctx, make)
         sha, size = await asyncio.to_thread(ctx.assets.put_bytes, data)
     except BaseException:
         await asyncio.shield(release(ctx, spend))
@@ -292,6 +295,28 @@ class ClipsHandler(_TakesHandler):
 def _read(ctx: JobContext, sha: str) -> bytes:
     with ctx.assets.open(sha) as handle:
         return handle.read()
+
+
+CALL_TRIES = 6
+"""How often one provider call is tried when it is rate limited, times out or finds the service
+unavailable, before the job's own attempt fails (and the runner retries the job)."""
+
+
+async def _retrying(ctx: JobContext, make: Callable[[JobContext], Awaitable[T]]) -> T:
+    """``make(ctx)``, tried again on a retryable failure after the wait the service asked for
+    (``retry_after``) or a full-jitter backoff; other failures are raised at once."""
+    for attempt in range(1, CALL_TRIES + 1):
+        try:
+            return await make(ctx)
+        except StudioError as exc:
+            if not exc.retryable or attempt == CALL_TRIES:
+                raise
+            wait = exc.details.get("retry_after")
+            delay = float(wait) if isinstance(wait, int | float) else backoff(
+                attempt, base=ctx.backoff_base, cap=30.0)  # fmt: skip
+            ctx.stage(ctx.stage_name, f"{type(exc).__name__}: trying again in {delay:.1f} s")
+            await asyncio.sleep(min(delay, 60.0))
+    raise AssertionError("unreachable")
 
 
 def dry_run(

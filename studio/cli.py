@@ -1,14 +1,17 @@
 """The ``studio`` command. Every command is a client of the engine (started on first use),
-except ``engine`` and ``doctor``, which look at the engine itself."""
+except ``engine`` and ``doctor``, which look at the engine itself, and ``providers``, which
+reads the settings here (and asks the engine only for a project's own choices)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,7 +19,7 @@ import typer
 
 from studio.engine import Client, EngineInfo, Home, ensure_engine, find_engine, stop_engine
 from studio.errors import InvalidInput, NotFound, StudioError
-from studio.model import Analysis
+from studio.model import Analysis, ToolUse, Turn
 
 __all__ = ["app", "main"]
 
@@ -275,6 +278,328 @@ def jobs(
     _run(home, go)
 
 
+# ---- the conversation, the dry run, the budget, the providers ---------------------------------
+
+
+def _usd(value: float | None) -> str:
+    """Dollars with cents, and the fractions of a cent an image costs (``$0.003``)."""
+    if value is None:
+        return "not set"
+    whole, _, cents = f"{value:,.4f}".rstrip("0").partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
+
+
+def _tool_line(use: ToolUse, reply: str) -> str:
+    if use.status == "failed":
+        return f"  ✗ {use.name}: {use.error or 'failed'}"
+    mark = "…" if use.status == "queued" else "✓"  # queued: a job runs on after the turn
+    summary = str(use.result.get("summary") or "").strip()
+    if not summary or summary in reply:  # the reply says it already (the offline model does)
+        return f"  {mark} {use.name}"
+    return f"  {mark} {use.name}: {summary}"
+
+
+def _print_turn(turn: Turn, *, speaker: bool = False, suggestions: bool = True) -> None:
+    if turn.role == "user":
+        typer.echo(f"you: {turn.text}")
+        return
+    typer.echo(f"studio: {turn.text}" if speaker else turn.text)
+    for use in turn.tools:
+        typer.echo(_tool_line(use, turn.text))
+    if suggestions and turn.suggestions:
+        typer.echo("  next: " + " · ".join(turn.suggestions))
+
+
+async def _chat_session(
+    c: Client, project_id: str, wanted: str | None, new: bool, *, title: str | None
+) -> str | None:
+    """The session to talk in: the one named, a new one, or the project's latest. None when
+    there is none yet and ``title`` is None (nothing to say, so nothing is created)."""
+    if wanted is not None:
+        found, _ = await c.session(wanted)
+        if found.project_id != project_id:
+            raise InvalidInput(
+                f"session {wanted} belongs to another project",
+                hint="leave out --session to talk in this project's latest session",
+            )
+        return found.id
+    if not new:
+        existing = await c.sessions(project_id)
+        if existing:
+            return max(existing, key=lambda s: (s.updated_at, s.created_at)).id
+    if title is None:
+        return None
+    return (await c.start_session(project_id, title=title[:200])).id
+
+
+def _next_message() -> str | None:
+    """The next non-blank line of stdin, or None at its end (or when there is no stdin)."""
+    if sys.stdin is None or sys.stdin.closed:
+        return None
+    while True:
+        if sys.stdin.isatty():
+            typer.echo("you> ", nl=False, err=True)
+        line = sys.stdin.readline()
+        if not line:
+            return None
+        if line.strip():
+            return line.strip()
+
+
+@app.command()
+def chat(
+    project: str,
+    message: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="what to say (the words make one message); without it, one message per line "
+            "of stdin, or the conversation so far when stdin is empty",
+            show_default=False,
+        ),
+    ] = None,
+    *,
+    home: HomeOption = None,
+    session: Annotated[
+        str | None, typer.Option("--session", help="talk in this session (its id)")
+    ] = None,
+    new: Annotated[bool, typer.Option("--new", help="start a new session")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="print each reply as JSON (one line each from stdin)"),
+    ] = False,
+) -> None:
+    """Talk to the studio about a project: it writes the brief, proposes concepts, builds the
+    storyboard, generates, prices, and says what it did."""
+    if session is not None and new:
+        raise InvalidInput(
+            "--session and --new do not go together", hint="give one of them, or neither"
+        )
+    said = " ".join(message or []).strip()
+    if message and not said:
+        raise InvalidInput(
+            "the message is empty", hint="say something, e.g. 'build the storyboard'"
+        )
+
+    if said:
+        _, turn = _run(home, partial(_say, project=project, text=said, wanted=session, new=new))
+        if as_json:
+            _echo_json(turn.model_dump(mode="json"))
+        else:
+            _print_turn(turn)
+        return
+    # stdin is read here, not in a thread of the event loop, so Ctrl-C ends the wait for it
+    sid: str | None = session
+    count = 0
+    while (line := _next_message()) is not None:
+        sid, turn = _run(
+            home, partial(_say, project=project, text=line, wanted=sid, new=new and count == 0)
+        )
+        if as_json:
+            typer.echo(json.dumps(turn.model_dump(mode="json"), ensure_ascii=False))
+        else:
+            typer.echo("" if count == 0 else "\n", nl=False)
+            _print_turn(turn)
+        count += 1
+    if not count:  # nothing was said (an empty pipe, no stdin in CI): the conversation so far
+        _run(home, partial(_print_history, project=project, wanted=session, as_json=as_json))
+
+
+async def _say(
+    c: Client, *, project: str, text: str, wanted: str | None, new: bool
+) -> tuple[str, Turn]:
+    pid = (await c.get_project(project)).id
+    sid = await _chat_session(c, pid, wanted, new, title=text)
+    assert sid is not None
+    return sid, await c.say(sid, text)
+
+
+async def _print_history(c: Client, *, project: str, wanted: str | None, as_json: bool) -> None:
+    pid = (await c.get_project(project)).id
+    sid = await _chat_session(c, pid, wanted, False, title=None)
+    if sid is None:
+        if as_json:
+            _echo_json([])
+        else:
+            typer.echo('no conversation yet: studio chat PROJECT "a night drive ..." starts one')
+        return
+    found, turns = await c.session(sid)
+    if as_json:
+        _echo_json([t.model_dump(mode="json") for t in turns])
+        return
+    title = f" {found.title!r}" if found.title else ""
+    typer.echo(f"session {found.id}{title}, {len(turns)} messages")
+    last = max((t.index for t in turns if t.role == "assistant"), default=-1)
+    for t in turns:
+        _print_turn(t, speaker=True, suggestions=t.index == last)
+
+
+@app.command()
+def plan(
+    project: str,
+    *,
+    home: HomeOption = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="price the pictures with this image provider")
+    ] = None,
+    video: Annotated[
+        str | None, typer.Option("--video", help="price the clips with this video provider")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The dry run: every picture and clip that bringing the storyboard up to date would make,
+    and what it would cost. Nothing is generated."""
+    options = {k: v for k, v in (("image", image), ("video", video)) if v}
+
+    async def go(c: Client) -> tuple[str, dict[str, Any]]:
+        p = await c.get_project(project)
+        return p.name, await c.plan(p.id, **options)
+
+    name, dry = _run(home, go)
+    if as_json:
+        _echo_json(dry)
+        return
+    rows, totals = dry["scenes"], dry["totals"]
+    if not rows:
+        typer.echo(f'{name} has no storyboard yet: studio chat "{name}" "build the storyboard"')
+        return
+    typer.echo(
+        f"{name}: {len(rows)} scenes; {totals['images']} pictures and {totals['clips']} clips "
+        f"to make, {_usd(totals['usd'])}"
+    )
+    typer.echo(f"  {'#':>3}  {'time':<16}  {'section':<10} {'picture':<24}  clip")
+    for r in rows:
+        pic, clip = r["image"], r["clip"]
+        typer.echo(
+            f"  {r['scene']:>3}  {r['start']:7.2f}-{r['end']:7.2f}s  {(r['section'] or '-'):<10} "
+            f"{'*' if pic['needed'] else ' '} {pic['provider']:<12} {_usd(pic['usd']):>9}  "
+            f"{'*' if clip['needed'] else ' '} {clip['provider']:<12} {clip['seconds']:5.2f}s "
+            f"{_usd(clip['usd']):>9}"
+        )
+    typer.echo("  (* to make: missing, or stale since its scene changed)")
+    stages = ", ".join(f"{k} {_usd(v)}" for k, v in totals["by_stage"].items())
+    providers = ", ".join(f"{k} {_usd(v)}" for k, v in totals["by_provider"].items())
+    typer.echo(f"by stage: {stages}")
+    typer.echo(f"by provider: {providers or '-'}")
+    typer.echo(f"budget: {_usd(dry['budget_usd'])}, spent or held: {_usd(dry['committed_usd'])}")
+
+
+@app.command()
+def budget(
+    project: str,
+    usd: Annotated[
+        float | None,
+        typer.Argument(min=0, help="the new budget in US dollars; without it, show the budget"),
+    ] = None,
+    *,
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the ledger as JSON")] = False,
+) -> None:
+    """Show or set a project's budget (no provider call may pass it), and what it spent."""
+    if usd is not None and not math.isfinite(usd):
+        raise InvalidInput(f"{usd} is not an amount", hint="give dollars, such as 25 or 7.50")
+
+    async def go(c: Client) -> tuple[str, dict[str, Any]]:
+        p = await c.get_project(project)
+        if usd is not None:
+            p = await c.update_project(p.id, budget_usd=usd)
+        return p.name, await c.ledger(p.id)
+
+    name, ledger = _run(home, go)
+    if as_json:
+        _echo_json(ledger)
+        return
+    limit, spent, held = ledger["budget_usd"], ledger["spent_usd"], ledger["committed_usd"]
+    left = "" if limit is None else f", {_usd(max(0.0, limit - held))} left"
+    typer.echo(f"{name}: budget {_usd(limit)}, spent {_usd(spent)}, held {_usd(held)}{left}")
+    by_stage: dict[str, list[float]] = {}
+    by_provider: dict[str, list[float]] = {}
+    for line in ledger["lines"]:
+        if line["state"] == "spent":
+            by_stage.setdefault(line["stage"], []).append(line["usd"])
+            by_provider.setdefault(line["provider"], []).append(line["usd"])
+    for label, groups in (("by stage", by_stage), ("by provider", by_provider)):
+        if groups:
+            parts = (f"{k} {_usd(sum(v))} ({len(v)} calls)" for k, v in sorted(groups.items()))
+            typer.echo(f"  {label}: {', '.join(parts)}")
+
+
+def _card_figures(provider: Any) -> dict[str, Any] | None:
+    card = getattr(provider, "card", None)
+    if card is None:
+        model = getattr(provider, "model", None)
+        return {"model": model} if isinstance(model, str) else None
+    return {
+        "model": card.model,
+        "usd_per_call": card.usd_per_call,
+        "usd_per_second": card.usd_per_second,
+        "clip_lengths": card.clip_lengths,
+        "needs_key": card.needs_key,  # the variable's name, never its value
+    }
+
+
+def _figures_line(figures: dict[str, Any]) -> str:
+    parts = [str(figures["model"])]
+    prices = [
+        f"{_usd(figures[k])} {unit}"
+        for k, unit in (("usd_per_call", "a call"), ("usd_per_second", "a second"))
+        if figures.get(k)
+    ]
+    if "usd_per_call" in figures:
+        parts.append(" + ".join(prices) or "free")
+    if figures.get("clip_lengths"):
+        parts.append("clips of " + ", ".join(f"{x:g}" for x in figures["clip_lengths"]) + " s")
+    return "; ".join(parts)
+
+
+@app.command()
+def providers(
+    *,
+    home: HomeOption = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="with this project's own choices")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Which provider plays each role, where that was decided, and what it costs (as this
+    shell's environment and studio.toml see it; keys are never printed)."""
+    from studio.providers import ROLES, choose, resolve
+
+    environ = dict(os.environ)
+    if home is not None:  # $STUDIO_HOME/studio.toml is the home's own settings file
+        environ["STUDIO_HOME"] = str(home.expanduser())
+    overrides: dict[str, str] = {}
+    if project is not None:
+        overrides = _run(home, lambda c: c.get_project(project)).providers
+    found: list[dict[str, Any]] = []
+    for role in ROLES:
+        choice = choose(role, project=overrides, environ=environ)
+        row: dict[str, Any] = {
+            "role": role,
+            "provider": choice.spec,
+            "source": choice.source,
+            "card": None,
+            "error": None,
+        }
+        try:
+            row["card"] = _card_figures(resolve(role, project=overrides, environ=environ))
+        except StudioError as exc:
+            row["error"] = {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+        except Exception as exc:  # a third party's factory may fail in its own way
+            row["error"] = {"type": type(exc).__name__, "message": str(exc), "hint": None}
+        found.append(row)
+    if as_json:
+        _echo_json(found)
+        return
+    for row in found:
+        typer.echo(f"{row['role']:<12} {row['provider']:<24} from {row['source']}")
+        if row["error"] is not None:
+            typer.echo(f"{'':<12} ✗ {row['error']['message']}")
+            if row["error"]["hint"]:
+                typer.echo(f"{'':<12}   -> {row['error']['hint']}")
+        elif row["card"] is not None:
+            typer.echo(f"{'':<12} {_figures_line(row['card'])}")
+
+
 @engine_app.command("start")
 def engine_start(
     home: HomeOption = None,
@@ -386,12 +711,13 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
-    except Exception as exc:  # click usage errors
+    except Exception as exc:  # usage errors
         import click
 
-        if isinstance(exc, click.ClickException):
+        # typer 0.2x raises those of the click it carries inside, not click.ClickException
+        if isinstance(exc, click.ClickException | typer.TyperException) and hasattr(exc, "show"):
             exc.show()
-            sys.exit(exc.exit_code)
+            sys.exit(getattr(exc, "exit_code", 2))
         raise
     sys.exit(code if isinstance(code, int) else 0)
 

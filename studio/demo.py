@@ -1,16 +1,19 @@
 """``make demo`` / ``python -m studio.demo``: the studio's offline demo, as far as it is built.
 
-Today it exercises the engine room and the song's map end to end: the engine is started on
-first use, the built-in demo song is made, uploaded, analysed and drawn, its lyrics imported, a
-project with a small storyboard on the song's sections is written, scenes go through their
-approval gates, a segmented test-card render runs as a job with live progress and is verified,
-and the project is exported to one archive. Generation and the real render join it as they land.
+The engine is started on first use; the built-in demo song is made, uploaded, analysed and
+drawn, its lyrics imported; a session turns a one-line brief into concepts, moods, a
+storyboard on the beat grid and image and clip takes for every scene, then moves the chorus to dusk;
+a contact sheet of the storyboard is drawn; a segmented test-card render runs as a job with
+live progress and is verified; the project is exported to one archive. The real render of the
+timeline joins it with the render issue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -18,11 +21,30 @@ from studio.engine import Client, Home, find_engine, stop_engine
 from studio.model import JobStatus
 
 OUT = Path("demo-output")
-PROMPTS = {
-    "intro": ("empty highway at dusk, headlights far away", "zoom_in"),
-    "verse": ("neon signs reflected in wet asphalt", "pan_left"),
-    "chorus": ("the city skyline explodes into light", "push_in"),
-}
+
+
+async def _contact_sheet(studio: Client, project_id: str, dest: Path) -> Path:
+    """Every scene's latest picture in song order, six to a row, numbered."""
+    from PIL import Image, ImageDraw
+
+    scenes = await studio.scenes(project_id)
+    tile, cols = (320, 180), 6
+    rows = -(-len(scenes) // cols)
+    sheet = Image.new("RGB", (cols * tile[0], rows * tile[1]), "#111111")
+    draw = ImageDraw.Draw(sheet)
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, scene in enumerate(scenes):
+            images = [t for t in await studio.takes(scene.id) if t["kind"] == "image"]
+            if not images:
+                continue
+            path = await studio.download(images[-1]["asset_sha256"], Path(tmp) / f"{n}.png")
+            with Image.open(path) as picture:
+                x, y = (n % cols) * tile[0], (n // cols) * tile[1]
+                sheet.paste(picture.convert("RGB").resize(tile), (x, y))
+            label = f"{n + 1} {scene.section or ''} {scene.start:.1f}s"
+            draw.text((x + 6, y + 4), label, fill="#ffffff")
+    sheet.save(dest)
+    return dest
 
 
 def _demo_song(folder: Path) -> tuple[Path, str]:
@@ -54,19 +76,22 @@ async def demo(home: Home) -> None:
         print(f"  map drawn -> {OUT / 'song-map.png'}")
         lyrics = await studio.import_lyrics(project.id, lrc, "neon-night.lrc")
         print(f"  lyrics: {len(lyrics.lines)} lines, first at {lyrics.lines[0].start:.2f} s")
-        for section in song_map.sections[:3]:
-            prompt, camera = PROMPTS.get(section.label, PROMPTS["verse"])
-            scene = await studio.add_scene(
-                project.id,
-                start=section.start,
-                end=section.end,
-                section=section.label,
-                prompt=prompt,
-                camera=camera,
-            )
-            await studio.scene_action(scene.id, "approve_text")
-            span = f"{section.start:5.1f}-{section.end:5.1f}s"
-            print(f"  scene {scene.index + 1}: {span} {section.label:<7} {prompt}")
+        session = await studio.start_session(project.id, title="demo")
+        for message in (
+            "a night drive through the neon city, rain on the windscreen",
+            "make the whole video",
+            "make the chorus scenes at dusk",
+            "how much did it cost?",
+        ):
+            print(f"  you: {message}")
+            started = time.perf_counter()
+            reply = await studio.say(session.id, message, timeout=1800)
+            took = time.perf_counter() - started
+            for line in textwrap.wrap(reply.text, 92) or ["(no answer)"]:
+                print(f"    studio: {line}")
+            print(f"    ({', '.join(u.name for u in reply.tools) or 'no tools'}; {took:.1f} s)")
+        sheet = await _contact_sheet(studio, project.id, OUT / "storyboard.png")
+        print(f"  storyboard: {sheet}")
         job = await studio.submit_job(
             "render.testcard",
             {"duration": 12, "fps": 25, "width": 640, "height": 360, "segment": 4},

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.engine import Home, find_engine, stop_engine
+from studio.engine import Client, Home, find_engine, stop_engine
+from studio.providers import ROLES
+from tests.engine.test_api import call
 
 pytestmark = pytest.mark.slow
 FAKE_KEY = "sk-test-9f8e7d6c5b4a-never-print-me"
@@ -24,7 +26,11 @@ def cli_home(home: Home) -> Iterator[Home]:
 
 
 def studio(
-    home: Home, *args: str, env: dict[str, str] | None = None
+    home: Home,
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     full_env = os.environ | {"STUDIO_HOME": str(home.root)} | (env or {})
     return subprocess.run(
@@ -32,6 +38,8 @@ def studio(
         capture_output=True,
         text=True,
         env=full_env,
+        input=stdin,
+        cwd=cwd,
         timeout=120,
     )
 
@@ -146,10 +154,13 @@ def test_the_demo_runs_offline_from_song_to_render(home: Home, tmp_path: Path) -
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "112.0 BPM in 4" in done.stdout and "A minor" in done.stdout
+    # the session: a one-line brief to clips for every scene, then a revision and the cost
+    assert "make_everything" in done.stdout and "new clip takes" in done.stdout
+    assert "Revised scenes" in done.stdout and "Still to make: 0 images" in done.stdout
     from studio.audio import demo_lyrics_lrc, synthesize_song
 
     sung = [
@@ -158,6 +169,150 @@ def test_the_demo_runs_offline_from_song_to_render(home: Home, tmp_path: Path) -
     assert f"lyrics: {len(sung)} lines" in done.stdout
     out = tmp_path / "demo-output"
     assert (out / "song-map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "storyboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "testcard.mp4").stat().st_size > 0
     assert (out / "demo.studio.zip").stat().st_size > 0
     assert find_engine(home) is None  # the demo stops the engine it started
+
+
+# no key and no provider setting of the machine running the tests reaches the studio
+OFFLINE = {
+    name: ""
+    for name in (
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "REPLICATE_API_TOKEN",
+        "MODAL_TOKEN_ID",
+        "MODAL_TOKEN_SECRET",
+        "STUDIO_CONFIG",
+        *(f"STUDIO_{role.upper()}_PROVIDER" for role in ROLES),
+    )
+}
+
+
+def test_chat_plan_and_budget_on_the_demo_song(cli_home: Home, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from studio.audio import synthesize_song
+
+    audio, truth = synthesize_song()
+    song = tmp_path / "neon-night.flac"
+    sf.write(song, audio, truth.sample_rate)
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        done = studio(cli_home, *args, env=OFFLINE, stdin=stdin, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        return done
+
+    run("new", "Night Drive")
+    run("analyze", str(song), "--project", "Night Drive")
+    assert "no conversation yet" in run("chat", "night drive", stdin="").stdout
+
+    said = run("chat", "Night Drive", "a", "night", "drive", "through the neon city").stdout
+    assert said.splitlines()[1:] == [
+        "  ✓ write_brief",  # the offline reply is the tool's summary, said once
+        "  next: propose three concepts · make the whole video",
+    ]
+    # one message a line from a pipe, blank lines skipped, in the same session
+    piped = run("chat", "Night Drive", stdin="propose three concepts\n\nbuild the storyboard\n")
+    assert "  ✓ propose_concepts" in piped.stdout and "  ✓ build_storyboard" in piped.stdout
+
+    # nothing on stdin: the conversation so far
+    history = run("chat", "Night Drive", stdin="").stdout.splitlines()
+    assert history[0].startswith("session ses_") and history[0].endswith(", 6 messages")
+    assert history[1] == "you: a night drive through the neon city"
+    assert [line.split(":")[0] for line in history if not line.startswith(" ")][1:] == [
+        "you", "studio", "you", "studio", "you", "studio"
+    ]  # fmt: skip
+
+    turn = json.loads(run("chat", "Night Drive", "how much will it cost?", "--json").stdout)
+    assert turn["role"] == "assistant" and turn["tools"][0]["name"] == "estimate_cost"
+    assert turn["tools"][0]["status"] == "done"
+
+    dry = json.loads(run("plan", "Night Drive", "--json").stdout)
+    n = len(dry["scenes"])
+    assert n >= 8 and f"Storyboard: {n} scenes" in piped.stdout
+    assert [r["scene"] for r in dry["scenes"]] == list(range(1, n + 1))
+    assert dry["totals"] == turn["tools"][0]["result"]["plan"]["totals"]
+    table = run("plan", "Night Drive").stdout.splitlines()
+    assert table[0] == f"Night Drive: {n} scenes; {n} pictures and {n} clips to make, $0.00"
+    first = table[2].split()
+    assert first[:2] == ["1", "0.00-"] and first[3:6] == [dry["scenes"][0]["section"], "*", "local"]
+    assert "by provider: local $0.00" in table and table[-1].startswith("budget: not set")
+
+    assert run("budget", "Night Drive", "12.5").stdout.startswith("Night Drive: budget $12.50,")
+    assert "$12.50 left" in run("budget", "Night Drive").stdout
+    assert json.loads(run("budget", "Night Drive", "--json").stdout)["budget_usd"] == 12.5
+
+    # a second session with --new, then --session picks the first one again
+    run("chat", "Night Drive", "--new", "hmm?")
+    assert ", 2 messages" in run("chat", "Night Drive", stdin="").stdout.splitlines()[0]
+    first_session = history[0].split()[1]
+    again = run("chat", "Night Drive", "--session", first_session, stdin="").stdout
+    assert again.startswith(f"session {first_session}") and ", 8 messages" in again
+
+    for args, says in [
+        (("chat", "Night Drive", "--new", "--session", first_session, "hi"), "do not go together"),
+        (("budget", "Night Drive", "--", "-3"), "greater than or equal to 0"),
+        (("budget", "Night Drive", "inf"), "is not an amount"),
+    ]:
+        refused = studio(cli_home, *args, env=OFFLINE, cwd=tmp_path)
+        assert refused.returncode in (1, 2) and says in refused.stderr
+        assert "Traceback" not in refused.stderr
+
+
+def test_providers_say_who_plays_each_role_and_never_print_a_key(
+    cli_home: Home, tmp_path: Path
+) -> None:
+    config = tmp_path / "studio.toml"
+    config.write_text(
+        '[providers]\nimage = "replicate:black-forest-labs/flux-dev"\nmusic = "local"\n'
+    )
+    env = OFFLINE | {"STUDIO_CONFIG": str(config), "GEMINI_API_KEY": FAKE_KEY}
+    done = studio(cli_home, "providers", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert FAKE_KEY not in done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:2] == ["text", "gemini"]
+    assert lines[0].endswith(" from the default (GEMINI_API_KEY is set)")
+    image = lines.index(f"image        {'replicate:black-forest-labs/flux-dev':<24} from {config}")
+    assert lines[image + 1].strip().startswith("✗ image generation with replicate needs a key")
+    assert "-> set REPLICATE_API_TOKEN" in lines[image + 2]
+    assert any(line.startswith("video        gemini ") for line in lines)
+    assert "clips of" in done.stdout and "a second" in done.stdout  # Veo's card
+
+    listed = studio(cli_home, "providers", "--json", env=env, cwd=tmp_path)
+    rows = {r["role"]: r for r in json.loads(listed.stdout)}
+    assert list(rows) == list(ROLES)
+    assert rows["text"]["card"]["model"].startswith("gemini")
+    assert rows["text"]["card"]["needs_key"] == "GEMINI_API_KEY"
+    assert rows["image"]["error"]["type"] == "Unauthorized" and rows["image"]["card"] is None
+    assert (rows["music"]["provider"], rows["music"]["source"]) == ("local", str(config))
+    assert rows["music"]["card"]["usd_per_call"] == 0
+    env_wins = studio(
+        cli_home, "providers", "--json", env=env | {"STUDIO_IMAGE_PROVIDER": "local"}, cwd=tmp_path
+    )
+    image_row = next(r for r in json.loads(env_wins.stdout) if r["role"] == "image")
+    assert image_row["source"] == "STUDIO_IMAGE_PROVIDER" and image_row["error"] is None
+    assert find_engine(cli_home) is None  # no engine was needed
+
+    # a project's own choice comes before the environment (and studio.toml)
+    assert studio(cli_home, "new", "Mine", env=OFFLINE, cwd=tmp_path).returncode == 0
+
+    async def choose_local(c: Client) -> None:
+        await c.update_project((await c.get_project("Mine")).id, providers={"image": "local"})
+
+    call(cli_home, choose_local)
+    env_says = env | {"STUDIO_IMAGE_PROVIDER": "gemini"}
+    mine = studio(cli_home, "providers", "--project", "Mine", "--json", env=env_says, cwd=tmp_path)
+    rows = {r["role"]: r for r in json.loads(mine.stdout)}
+    assert rows["image"]["provider"] == "local"
+    assert rows["image"]["source"] == "the project's settings"
+    assert rows["text"]["provider"] == "gemini"
+    assert FAKE_KEY not in mine.stdout + mine.stderr
+
+    config.write_text("[providers\n")
+    broken = studio(cli_home, "providers", env=env, cwd=tmp_path)
+    assert broken.returncode == 1 and f"{config} is not valid TOML" in broken.stderr
+    assert "Traceback" not in broken.stderr

@@ -30,6 +30,7 @@ from studio.engine._events import EventBus
 from studio.errors import InvalidInput, NotFound, PayloadTooLarge, StudioError, Unauthorized
 from studio.jobs import JobRunner, dry_run, upload_path
 from studio.model import (
+    ID_PATTERN,
     Analysis,
     AnalysisCorrections,
     Brief,
@@ -345,6 +346,19 @@ async def _stage(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[
     return hasher.hexdigest(), size
 
 
+def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
+    """Each scene's latest image and clip takes that still match what the scene is made from."""
+    project = tx.projects.get(project_id)
+    fresh: dict[str, set[str]] = {}
+    for scene in tx.scenes.list(project_id):
+        upstream = tx.upstream(scene, project)
+        for kind in (TakeKind.IMAGE, TakeKind.CLIP):
+            takes = tx.takes.of(scene.id, kind)
+            if takes and not scene.is_stale(takes[-1], upstream):
+                fresh.setdefault(scene.id, set()).add(takes[-1].id)
+    return fresh
+
+
 def _routes(state: EngineState) -> APIRouter:
     r = APIRouter(prefix="/v1")
     store = state.store
@@ -524,17 +538,11 @@ def _routes(state: EngineState) -> APIRouter:
                 if current.project_id != pid:
                     raise NotFound(f"{path[:-1]} {doc_id} is not in this project")
                 changed = model.model_validate(current.model_dump() | body)
+                fresh_before = _fresh_takes(tx, pid)
                 repo_.replace(changed)
-                project = tx.projects.get(pid)
-                affected = [
-                    s.id
-                    for s in tx.scenes.list(pid)
-                    if any(
-                        scene_take is not None
-                        and s.is_stale(tx.takes.get(scene_take), tx.upstream(s, project))
-                        for scene_take in (s.image_take_id, s.clip_take_id)
-                    )
-                ]
+                fresh_after = _fresh_takes(tx, pid)
+                affected = [sid for sid, takes in fresh_before.items()
+                            if takes - fresh_after.get(sid, set())]  # fmt: skip
                 return changed.model_dump(mode="json") | {"stale_scenes": affected}
 
             data, fresh = await write(request, op)
@@ -764,8 +772,11 @@ def _routes(state: EngineState) -> APIRouter:
     @r.post("/jobs", status_code=202)
     async def submit_job(body: JobCreate) -> dict[str, Any]:
         # a job about a project belongs to it (its events reach the project's viewers)
-        named = body.project_id or body.params.get("project_id")
-        pid = project_id(named) if isinstance(named, str) and named else None
+        pid = project_id(body.project_id) if body.project_id else None
+        named = body.params.get("project_id")
+        if pid is None and isinstance(named, str) and re.fullmatch(ID_PATTERN, named):
+            # a project that does not exist is the job's to report, as it runs
+            pid = named if await store.read(lambda tx: tx.project_exists(named)) else None
         job = await state.runner.submit(body.kind, body.params, project_id=pid, force=body.force)
         return job.model_dump(mode="json")
 

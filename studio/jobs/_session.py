@@ -19,10 +19,11 @@ from studio.agents import converse, history
 from studio.errors import InvalidInput, NotFound
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
-from studio.jobs._storyboard import PlanHandler
+from studio.jobs._storyboard import PlanHandler, song_of
 from studio.jobs._takes import ClipsHandler, ImagesHandler, dry_run, keep_take
 from studio.model import (
     Brief,
+    CameraMove,
     Character,
     Concept,
     Mood,
@@ -146,8 +147,8 @@ class _Tools:
                 raise InvalidInput(f"there is no scene {bad[0]}: scenes go from 1 to {len(scenes)}")
             chosen = [scenes[n - 1] for n in numbers]
         if section:
-            label = section.lower().strip().rstrip("s")
-            chosen = [s for s in chosen if (s.section or "").lower() == label]
+            label = section.lower().strip()
+            chosen = [s for s in chosen if (s.section or "").lower() in (label, label[:-1])]
             if not chosen:
                 known = sorted({s.section or "" for s in scenes} - {""})
                 raise InvalidInput(
@@ -171,7 +172,7 @@ class _Tools:
         }
 
     async def propose_concepts(self, n: int = 3) -> dict[str, Any]:
-        project, song = await self.ctx.store.read(lambda tx: _song(tx, self.project_id))
+        project, song = await self.ctx.store.read(lambda tx: song_of(tx, self.project_id))
         planner = resolve_planner(project=project.providers)
         drafts = await planner.concepts(project.brief, song, n=max(1, min(8, n)), seed=self.seed)
 
@@ -395,7 +396,7 @@ class _Tools:
 
     async def retime(self, section: str, shorter: bool = True) -> dict[str, Any]:
         chosen = await self.pick(None, section)
-        project, song = await self.ctx.store.read(lambda tx: _song(tx, self.project_id))
+        project, song = await self.ctx.store.read(lambda tx: song_of(tx, self.project_id))
         del project
         grid = song.downbeats or song.beats
         replaced: list[tuple[Scene, list[tuple[float, float]]]] = []
@@ -576,7 +577,7 @@ class _Tools:
             return ConceptDraft(
                 title=concept.title, logline=concept.logline, description=concept.description
             )
-        _, song = await self.ctx.store.read(lambda tx: _song(tx, self.project_id))
+        _, song = await self.ctx.store.read(lambda tx: song_of(tx, self.project_id))
         planner = resolve_planner(project=project.providers)
         return (await planner.concepts(project.brief, song, n=1, seed=self.seed))[0]
 
@@ -613,19 +614,12 @@ class _Tools:
         )
 
 
-def _other_camera(scene: Scene) -> Any:
-    from studio.model import CameraMove
-
+def _other_camera(scene: Scene) -> CameraMove:
+    """A different move for the second half of a split shot, so the cut reads."""
     moves = [CameraMove.PUSH_IN, CameraMove.PAN_LEFT, CameraMove.ZOOM_OUT, CameraMove.PAN_RIGHT]
     return (
         moves[(moves.index(scene.camera) + 1) % len(moves)] if scene.camera in moves else moves[0]
     )
-
-
-def _song(tx: Tx, project_id: str) -> tuple[Project, Any]:
-    project, found = tx.song(project_id)
-    assert project.audio is not None
-    return project, found.corrected(project.audio.corrections)
 
 
 class SessionTurnHandler(JobHandler):

@@ -32,7 +32,7 @@ from studio.providers import (
 )
 from studio.store import Tx
 
-__all__ = ["PlanHandler", "PlanParams"]
+__all__ = ["PlanHandler", "PlanParams", "clip_limits", "song_of"]
 
 
 class PlanParams(StudioModel):
@@ -57,7 +57,7 @@ def clip_limits(card: ProviderCard, shortest: float, longest: float) -> ClipLimi
     return ClipLimits(shortest, longest)
 
 
-def _song(tx: Tx, project_id: str) -> tuple[Project, Analysis]:
+def song_of(tx: Tx, project_id: str) -> tuple[Project, Analysis]:
     """The project and its song's map as every stage reads it: corrections applied."""
     project, found = tx.song(project_id)
     assert project.audio is not None
@@ -83,7 +83,7 @@ class PlanHandler(JobHandler):
         p = PlanParams.model_validate(ctx.params)
 
         def read(tx: Tx) -> tuple[Project, Analysis, int, Concept | None, Mood | None]:
-            project, song = _song(tx, p.project_id)
+            project, song = song_of(tx, p.project_id)
             concept = tx.concepts.get(project.concept_id) if project.concept_id else None
             mood = tx.moods.get(project.mood_id) if project.mood_id else None
             return project, song, len(tx.scenes.list(project.id)), concept, mood

@@ -4,6 +4,7 @@ the session resumable from another client."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from pathlib import Path
 
@@ -52,16 +53,19 @@ def test_a_conversation_from_a_one_line_brief_to_clips_for_every_scene(
             assert min(abs(b - s.start) for b in grid) < 1e-3
         assert all(s.mood_id == moods[1].id for s in scenes)
 
-        turn = await c.say(session.id, "make the chorus scenes at night")
+        assert all(" at night" in s.prompt for s in scenes if s.section == "chorus")
+        turn = await c.say(session.id, "make the chorus scenes at dawn")
+        assert turn.tools[0].status == "done", turn.tools[0].error
         chorus = [s for s in await c.scenes(project.id) if s.section == "chorus"]
-        assert chorus and all("night" in s.prompt for s in chorus)
+        assert chorus and all(" at dawn" in s.prompt and " at night" not in s.prompt
+                              for s in chorus)  # fmt: skip
         others = [s for s in await c.scenes(project.id) if s.section != "chorus"]
         assert [s.prompt for s in others] == [s.prompt for s in scenes if s.section != "chorus"]
 
         turn = await c.say(session.id, "how much will it cost?")
         plan = turn.tools[0].result["plan"]
         assert plan["totals"]["images"] == len(scenes) and plan["totals"]["usd"] == 0
-        assert "night" in next(r["prompt"] for r in plan["scenes"] if r["section"] == "chorus")
+        assert "at dawn" in next(r["prompt"] for r in plan["scenes"] if r["section"] == "chorus")
 
         turn = await c.say(session.id, "generate the images")
         assert turn.tools[0].result["made"] == len(scenes)
@@ -126,5 +130,46 @@ def test_the_whole_video_in_one_request_and_a_clear_answer_to_nonsense(
         turn = await c.say(session.id, "regenerate scene 999")
         assert turn.tools[0].status == "failed" and "no scene 999" in (turn.tools[0].error or "")
         assert "failed" in turn.text
+
+    call(home, go)
+
+
+@pytest.mark.slow
+def test_a_character_steers_the_scenes_that_show_it_and_events_tell_every_viewer(
+    home: Home, engine: EngineServer, demo_song: tuple[Path, str]
+) -> None:
+    song, _ = demo_song
+
+    async def go(c: Client) -> None:
+        project = await project_with_song(c, "Character", song)
+        session = await c.start_session(project.id)
+        await c.say(session.id, "a singer walks through the neon city at night")
+        await c.say(session.id, "build the storyboard")
+        seen: list[str] = []
+
+        async def watch() -> None:
+            async with Client(home, autostart=False) as viewer:
+                async for event in viewer.events(project_id=project.id):
+                    seen.append(event["type"])
+
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(0.3)
+        turn = await c.say(session.id, "the character is a singer in a red coat")
+        (character,) = await c.characters(project.id)
+        assert character.description == "a singer in a red coat"
+        assert len(character.reference_assets) == 2  # a full figure and a close portrait
+        shown = [s for s in await c.scenes(project.id) if character.id in s.characters]
+        assert shown and all("singer" in s.prompt for s in shown)
+        assert f"appears in {len(shown)} scenes" in turn.text
+
+        await c.say(session.id, "generate the images")
+        take = (await c.takes(shown[0].id))[-1]
+        assert character.id in take["inputs"]["upstream"]["characters"]
+        edited = await c.update_character(project.id, character.id, description="a singer in gold")
+        assert sorted(edited["stale_scenes"]) == sorted(s.id for s in shown)
+        await asyncio.sleep(0.5)
+        watcher.cancel()
+        assert "take.created" in seen and "scene.updated" in seen and "session.turn" in seen
+        assert "character.updated" in seen
 
     call(home, go)

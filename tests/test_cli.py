@@ -159,8 +159,10 @@ def test_the_demo_runs_offline_from_song_to_render(home: Home, tmp_path: Path) -
     assert done.returncode == 0, done.stderr[-2000:]
     assert "112.0 BPM in 4" in done.stdout and "A minor" in done.stdout
     # the session: a one-line brief to clips for every scene, then a revision and the cost
-    assert "make_everything" in done.stdout and "new clip takes" in done.stdout
-    assert "Revised scenes" in done.stdout and "Still to make: 0 images" in done.stdout
+    said = " ".join(line.strip().removeprefix("studio: ") for line in done.stdout.splitlines())
+    assert "(make_everything;" in said and "26 new clip takes" in said
+    assert "Revised scenes" in said and "new image takes" in said
+    assert "Still to make: 0 images and" in said  # the chorus clips are stale, the rest not
     from studio.audio import demo_lyrics_lrc, synthesize_song
 
     sung = [

@@ -353,9 +353,9 @@ def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
     for scene in tx.scenes.list(project_id):
         upstream = tx.upstream(scene, project)
         for kind in (TakeKind.IMAGE, TakeKind.CLIP):
-            takes = tx.takes.of(scene.id, kind)
-            if takes and not scene.is_stale(takes[-1], upstream):
-                fresh.setdefault(scene.id, set()).add(takes[-1].id)
+            take = tx.current_take(scene, kind, upstream)
+            if take is not None:
+                fresh.setdefault(scene.id, set()).add(take.id)
     return fresh
 
 

@@ -19,14 +19,18 @@ from studio.agents import converse, history
 from studio.errors import InvalidInput, NotFound
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
-from studio.jobs._storyboard import PlanHandler, song_of
+from studio.jobs._storyboard import (
+    PlanHandler,
+    concept_draft,
+    keep_concepts,
+    keep_moods,
+    song_of,
+)
 from studio.jobs._takes import ClipsHandler, ImagesHandler, dry_run, keep_take
 from studio.model import (
     Brief,
     CameraMove,
     Character,
-    Concept,
-    Mood,
     OwnerKind,
     Project,
     Scene,
@@ -176,24 +180,7 @@ class _Tools:
         planner = resolve_planner(project=project.providers)
         drafts = await planner.concepts(project.brief, song, n=max(1, min(8, n)), seed=self.seed)
 
-        def op(tx: Tx) -> list[Concept]:
-            rows = [
-                tx.concepts.insert(
-                    Concept(
-                        project_id=self.project_id,
-                        title=d.title,
-                        logline=d.logline,
-                        description=d.description,
-                    )
-                )
-                for d in drafts
-            ]
-            current = tx.projects.get(self.project_id)
-            if current.concept_id is None:
-                tx.projects.replace(current.model_copy(update={"concept_id": rows[0].id}))
-            return rows
-
-        rows = await self.ctx.store.write(op)
+        rows = await self.ctx.store.write(lambda tx: keep_concepts(tx, self.project_id, drafts))
         titles = "; ".join(f"{i + 1}. {c.title} — {c.logline}" for i, c in enumerate(rows))
         return {"summary": f"{len(rows)} concepts: {titles}", "concepts": [c.id for c in rows]}
 
@@ -235,25 +222,7 @@ class _Tools:
         planner = resolve_planner(project=project.providers)
         drafts = await planner.moods(project.brief, concept, n=max(1, min(8, n)), seed=self.seed)
 
-        def op(tx: Tx) -> list[Mood]:
-            rows = [
-                tx.moods.insert(
-                    Mood(
-                        project_id=self.project_id,
-                        name=d.name,
-                        palette=d.palette,
-                        keywords=d.keywords,
-                        description=d.description,
-                    )
-                )
-                for d in drafts
-            ]
-            current = tx.projects.get(self.project_id)
-            if current.mood_id is None:
-                tx.projects.replace(current.model_copy(update={"mood_id": rows[0].id}))
-            return rows
-
-        rows = await self.ctx.store.write(op)
+        rows = await self.ctx.store.write(lambda tx: keep_moods(tx, self.project_id, drafts))
         model = resolve_image_model(project=project.providers)
         per = max(1, min(4, images))
         for mood in rows:
@@ -574,9 +543,7 @@ class _Tools:
             lambda tx: tx.concepts.find(project.concept_id) if project.concept_id else None
         )
         if concept is not None:
-            return ConceptDraft(
-                title=concept.title, logline=concept.logline, description=concept.description
-            )
+            return concept_draft(concept)
         _, song = await self.ctx.store.read(lambda tx: song_of(tx, self.project_id))
         planner = resolve_planner(project=project.providers)
         return (await planner.concepts(project.brief, song, n=1, seed=self.seed))[0]

@@ -32,7 +32,16 @@ from studio.providers import (
 )
 from studio.store import Tx
 
-__all__ = ["PlanHandler", "PlanParams", "clip_limits", "song_of"]
+__all__ = [
+    "PlanHandler",
+    "PlanParams",
+    "clip_limits",
+    "concept_draft",
+    "keep_concepts",
+    "keep_moods",
+    "mood_draft",
+    "song_of",
+]
 
 
 class PlanParams(StudioModel):
@@ -55,6 +64,38 @@ def clip_limits(card: ProviderCard, shortest: float, longest: float) -> ClipLimi
         longest = min(longest, card.longest)
         shortest = min(shortest, longest / 2)
     return ClipLimits(shortest, longest)
+
+
+def keep_concepts(tx: Tx, project_id: str, drafts: list[ConceptDraft]) -> list[Concept]:
+    """Store proposed concepts; the first becomes the project's concept if it has none."""
+    rows = [tx.concepts.insert(Concept(project_id=project_id, **d.model_dump())) for d in drafts]
+    _choose_first(tx, project_id, "concept_id", rows)
+    return rows
+
+
+def keep_moods(tx: Tx, project_id: str, drafts: list[MoodDraft]) -> list[Mood]:
+    """Store proposed mood boards; the first becomes the project's mood if it has none."""
+    rows = [tx.moods.insert(Mood(project_id=project_id, **d.model_dump())) for d in drafts]
+    _choose_first(tx, project_id, "mood_id", rows)
+    return rows
+
+
+def _choose_first(tx: Tx, project_id: str, field: str, rows: list[Concept] | list[Mood]) -> None:
+    current = tx.projects.get(project_id)
+    if rows and getattr(current, field) is None:
+        tx.projects.replace(current.model_copy(update={field: rows[0].id, "updated_at": utcnow()}))
+
+
+def concept_draft(concept: Concept) -> ConceptDraft:
+    """A stored concept as the planner reads it."""
+    return ConceptDraft(title=concept.title, logline=concept.logline,
+                        description=concept.description)  # fmt: skip
+
+
+def mood_draft(mood: Mood) -> MoodDraft:
+    """A stored mood as the planner reads it (a mood with no colours reads as grey)."""
+    return MoodDraft(name=mood.name, palette=mood.palette or ["#808080"],
+                     keywords=mood.keywords, description=mood.description)  # fmt: skip
 
 
 def song_of(tx: Tx, project_id: str) -> tuple[Project, Analysis]:
@@ -106,15 +147,7 @@ class PlanHandler(JobHandler):
             if chosen_concept
             else await planner.concepts(project.brief, song, n=p.concepts, seed=p.seed)
         )
-        concept = (
-            ConceptDraft(
-                title=chosen_concept.title,
-                logline=chosen_concept.logline,
-                description=chosen_concept.description,
-            )
-            if chosen_concept
-            else concepts[0]
-        )
+        concept = concept_draft(chosen_concept) if chosen_concept else concepts[0]
         ctx.stage("moods", f"{planner.name}: mood boards")
         ctx.progress(0.3)
         moods = (
@@ -122,16 +155,7 @@ class PlanHandler(JobHandler):
             if chosen_mood
             else await planner.moods(project.brief, concept, n=p.moods, seed=p.seed)
         )
-        mood = (
-            MoodDraft(
-                name=chosen_mood.name,
-                palette=chosen_mood.palette or ["#808080"],
-                keywords=chosen_mood.keywords,
-                description=chosen_mood.description,
-            )
-            if chosen_mood
-            else moods[0]
-        )
+        mood = mood_draft(chosen_mood) if chosen_mood else moods[0]
         ctx.stage("scenes", f"{planner.name}: scenes")
         ctx.progress(0.6)
         shots = plan_shots(
@@ -142,25 +166,12 @@ class PlanHandler(JobHandler):
         drafts = await planner.scenes(project.brief, concept, mood, shots, seed=p.seed)
 
         def write(tx: Tx) -> dict[str, Any]:
-            current = tx.projects.get(project.id)
             if tx.scenes.list(project.id):
                 raise Conflict(f"project {project.name!r} got a storyboard meanwhile")
-            concept_rows = [
-                tx.concepts.insert(
-                    Concept(project_id=project.id, title=c.title, logline=c.logline,
-                            description=c.description)
-                )
-                for c in concepts
-            ]  # fmt: skip
-            mood_rows = [
-                tx.moods.insert(
-                    Mood(project_id=project.id, name=m.name, palette=m.palette,
-                         keywords=m.keywords, description=m.description)
-                )
-                for m in moods
-            ]  # fmt: skip
-            concept_id = current.concept_id or concept_rows[0].id
-            mood_id = current.mood_id or mood_rows[0].id
+            concept_rows = keep_concepts(tx, project.id, concepts)
+            mood_rows = keep_moods(tx, project.id, moods)
+            current = tx.projects.get(project.id)
+            mood_id = current.mood_id
             for shot, draft in zip(shots, drafts, strict=True):
                 tx.scenes.insert(
                     Scene(
@@ -178,11 +189,7 @@ class PlanHandler(JobHandler):
                         seed=(p.seed * 1000 + shot.index) % (2**31 - 1),
                     )
                 )
-            tx.projects.replace(
-                current.model_copy(
-                    update={"concept_id": concept_id, "mood_id": mood_id, "updated_at": utcnow()}
-                )
-            )
+            tx.projects.replace(current.model_copy(update={"updated_at": utcnow()}))
             return {
                 "concepts": len(concept_rows),
                 "moods": len(mood_rows),

@@ -37,7 +37,7 @@ from studio.model import (
     Upstream,
     fingerprint,
 )
-from studio.providers import resolve_image_model, resolve_video_model
+from studio.providers import ImageRequest, resolve_image_model, resolve_video_model
 from studio.store import Tx
 
 __all__ = [
@@ -128,8 +128,7 @@ class _TakesHandler(JobHandler):
             if scene.state not in self.ready:
                 continue
             upstream = tx.upstream(scene, project)
-            latest = tx.takes.of(scene.id, self.take_kind)
-            if latest and not scene.is_stale(latest[-1], upstream):
+            if tx.current_take(scene, self.take_kind, upstream) is not None:
                 continue
             planned = self.plan(tx, p, provider, project, scene=scene, upstream=upstream)
             if planned is not None:
@@ -242,13 +241,7 @@ class ImagesHandler(_TakesHandler):
         self, tx: Tx, p: ImagesParams, provider: Any, project: Project, *, scene: Scene,
         upstream: Upstream,
     ) -> TakeWork:  # fmt: skip
-        mood = tx.moods.find(scene.mood_id) if scene.mood_id else None
-        characters = [c for c in map(tx.characters.find, scene.characters) if c is not None]
-        shas = [sha for c in characters for sha in c.reference_assets][:8]
-        request = image_request(
-            scene, mood=mood, characters=characters, brief=project.brief,
-            width=p.width, height=p.height,
-        )  # fmt: skip
+        request, shas = _scene_image(tx, project, scene, p.width, p.height)
 
         async def make(ctx: JobContext) -> tuple[bytes, str, str, int | None, float]:
             references = [await asyncio.to_thread(_read, ctx, sha) for sha in shas]
@@ -290,6 +283,18 @@ class ClipsHandler(_TakesHandler):
             return clip.data, clip.media_type, clip.model, clip.seed, clip.cost_usd
 
         return TakeWork(scene, scene.clip_inputs(upstream), provider.estimate(probe), make)
+
+
+def _scene_image(
+    tx: Tx, project: Project, scene: Scene, width: int, height: int
+) -> tuple[ImageRequest, list[str]]:
+    """What a scene's image take asks for (the prompt factory's request, references left out)
+    and the asset hashes of its characters' reference pictures."""
+    mood, characters = tx.cast(scene)
+    shas = [sha for c in characters for sha in c.reference_assets][:8]
+    request = image_request(scene, mood=mood, characters=characters, brief=project.brief,
+                            width=width, height=height)  # fmt: skip
+    return request, shas
 
 
 def _read(ctx: JobContext, sha: str) -> bytes:
@@ -341,16 +346,11 @@ def dry_run(
     images = clips = 0
     for scene in tx.scenes.list(project_id):
         upstream = tx.upstream(scene, project)
-        mood = tx.moods.find(scene.mood_id) if scene.mood_id else None
-        characters = [c for c in map(tx.characters.find, scene.characters) if c is not None]
-        request = image_request(scene, mood=mood, characters=characters, brief=project.brief,
-                                width=width, height=height)  # fmt: skip
+        request, _ = _scene_image(tx, project, scene, width, height)
         clip = clip_request(scene, first_frame=b"", card=video_model.card, width=width,
                             height=height, fps=fps)  # fmt: skip
-        latest_image = tx.takes.of(scene.id, TakeKind.IMAGE)
-        latest_clip = tx.takes.of(scene.id, TakeKind.CLIP)
-        needs_image = not latest_image or scene.is_stale(latest_image[-1], upstream)
-        needs_clip = needs_image or not latest_clip or scene.is_stale(latest_clip[-1], upstream)
+        needs_image = tx.current_take(scene, TakeKind.IMAGE, upstream) is None
+        needs_clip = needs_image or tx.current_take(scene, TakeKind.CLIP, upstream) is None
         image_usd = image_model.estimate(request) if needs_image else 0.0
         clip_usd = video_model.estimate(clip) if needs_clip else 0.0
         images += needs_image

@@ -506,13 +506,23 @@ class Tx:
             )
         return project, found
 
+    def cast(self, scene: Scene) -> tuple[Mood | None, list[Character]]:
+        """A scene's mood and the characters it shows (those that still exist)."""
+        mood = self.moods.find(scene.mood_id) if scene.mood_id else None
+        characters = [c for c in map(self.characters.find, scene.characters) if c is not None]
+        return mood, characters
+
     def upstream(self, scene: Scene, project: Project | None = None) -> Upstream:
         """The content a scene's takes depend on beyond the scene (mood, characters, style):
         what :meth:`Scene.is_stale` compares a take against."""
         project = project or self.projects.get(scene.project_id)
-        mood = self.moods.find(scene.mood_id) if scene.mood_id else None
-        characters = [c for c in map(self.characters.find, scene.characters) if c is not None]
-        return Upstream.of(mood, characters, project.brief)
+        return Upstream.of(*self.cast(scene), project.brief)
+
+    def current_take(self, scene: Scene, kind: TakeKind, upstream: Upstream) -> Take | None:
+        """The scene's latest take of ``kind`` if it still matches what the scene is made from;
+        None when there is none or it is stale."""
+        takes = self.takes.of(scene.id, kind)
+        return takes[-1] if takes and not scene.is_stale(takes[-1], upstream) else None
 
     def project_exists(self, project_id: str) -> bool:
         if project_id in self.known:

@@ -602,7 +602,7 @@ class SessionTurnHandler(JobHandler):
     async def run(self, ctx: JobContext) -> dict[str, Any]:
         p = TurnParams.model_validate(ctx.params)
 
-        def read(tx: Tx) -> tuple[Any, list[Turn], Project]:
+        def read(tx: Tx) -> tuple[Any, list[Turn], Project, Turn | None]:
             session = tx.sessions.get(p.session_id)
             turns = tx.turns.of(session.id)
             if not any(t.id == p.turn_id for t in turns):
@@ -611,9 +611,12 @@ class SessionTurnHandler(JobHandler):
                 session,
                 turns[: 1 + next(i for i, t in enumerate(turns) if t.id == p.turn_id)],
                 tx.projects.get(session.project_id),
+                next((t for t in turns if t.reply_to == p.turn_id), None),
             )
 
-        session, turns, project = await ctx.store.read(read)
+        session, turns, project, answered = await ctx.store.read(read)
+        if answered is not None:  # the message was answered already (a repeated request)
+            return _result(answered)
         model = resolve_text_model(session.text_model or None, project=project.providers)
         tools = _Tools(ctx, project.id, p.seed)
         calls = 0
@@ -639,6 +642,7 @@ class SessionTurnHandler(JobHandler):
                     text=reply.text,
                     tools=reply.tools,
                     suggestions=suggestions,
+                    reply_to=p.turn_id,
                 )
             )
             tx.sessions.replace(
@@ -649,7 +653,11 @@ class SessionTurnHandler(JobHandler):
         turn = await ctx.store.write(write)
         ctx.publish("session.turn", turn.model_dump(mode="json"))
         ctx.progress(1.0, "answered")
-        return {"turn_id": turn.id, "text": turn.text, "tools": [u.name for u in turn.tools]}
+        return _result(turn)
+
+
+def _result(turn: Turn) -> dict[str, Any]:
+    return {"turn_id": turn.id, "text": turn.text, "tools": [u.name for u in turn.tools]}
 
 
 async def _suggestions(tools: _Tools) -> list[str]:

@@ -50,6 +50,9 @@ class Turn(StudioModel):
     tools: list[ToolUse] = Field(default_factory=list)
     suggestions: list[str] = Field(default_factory=list, max_length=8)
     """What the user might say next (the chat widget's chips)."""
+    reply_to: str | None = None
+    """For ``assistant``: the user's turn this answers (one answer per message, however often
+    the answering job runs)."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -173,3 +173,30 @@ def test_a_character_steers_the_scenes_that_show_it_and_events_tell_every_viewer
         assert "character.updated" in seen
 
     call(home, go)
+
+
+@pytest.mark.slow
+def test_a_message_sent_twice_with_one_key_is_kept_and_answered_once(
+    home: Home, engine: EngineServer, demo_song: tuple[Path, str]
+) -> None:
+    song, _ = demo_song
+
+    async def go(c: Client) -> None:
+        project = await project_with_song(c, "Twice", song)
+        session = await c.start_session(project.id)
+        path = f"/v1/sessions/{session.id}/messages"
+        body = {"text": "a night drive through the neon city"}
+        first = await c.request("POST", path, json=body, idempotency_key="msg-1")
+        done = await c.wait_job(first["job"]["id"])
+        again = await c.request("POST", path, json=body, idempotency_key="msg-1")
+        assert again["turn"]["id"] == first["turn"]["id"]
+        redone = await c.wait_job(again["job"]["id"])
+        assert done.result is not None and redone.result is not None
+        assert redone.result["turn_id"] == done.result["turn_id"]
+        _, turns = await c.session(session.id)
+        assert [(t.role, t.reply_to) for t in turns] == [
+            ("user", None),
+            ("assistant", first["turn"]["id"]),
+        ]
+
+    call(home, go)

@@ -145,7 +145,7 @@ class _TakesHandler(JobHandler):
             ctx.stage(self.take_kind.value, f"scene {work.scene.index + 1}: {n + 1} of {len(todo)}")
             key = {"scene": work.scene.id, "inputs": fingerprint(work.inputs),
                    "provider": provider.name, "model": provider.card.model,
-                   "size": [p.width, p.height]}  # fmt: skip
+                   "output": p.model_dump(include={"width", "height", "fps"})}  # fmt: skip
 
             async def make(work: TakeWork = work) -> dict[str, Any]:
                 return await self._make(ctx, work, provider)

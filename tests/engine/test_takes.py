@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from studio.engine import Client, EngineServer, Home
-from studio.errors import JobFailed
+from studio.errors import InvalidInput, JobFailed, Unauthorized
 from studio.model import SceneState
 from studio.providers import GeneratedImage, ImageRequest, ProviderCard, _registry
 from studio.providers.local import LocalImageModel
@@ -154,5 +154,31 @@ def test_a_budget_cap_stops_a_paid_run_between_two_whole_takes(
             "takes.images", {"project_id": pid, "provider": "paid", **SMALL})).id)  # fmt: skip
         assert rest.result is not None and rest.result["made"] == len(made) - 2
         assert (await c.ledger(pid))["spent_usd"] == pytest.approx(0.5 * len(made))
+
+    call(home, go)
+
+
+def test_bad_edits_plan_options_and_provider_choices_are_refused_and_change_nothing(
+    home: Home, engine: EngineServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+
+    async def go(c: Client) -> None:
+        project = await c.create_project("Refusals")
+        mood = await c.add_mood(project.id, name="Neon", palette=["#ff00ff"])
+        with pytest.raises(InvalidInput, match="id cannot be changed"):
+            await c.update_mood(project.id, mood.id, id="mod_00000000000000000000")
+        with pytest.raises(InvalidInput):
+            await c.update_mood(project.id, mood.id, palette=["not a colour"])
+        assert (await c.moods(project.id))[0].palette == ["#ff00ff"]
+        with pytest.raises(InvalidInput, match="bad plan options"):
+            await c.plan(project.id, width=10)
+        with pytest.raises(InvalidInput, match="no video provider called"):
+            await c.plan(project.id, video="dalle-9")
+        with pytest.raises(InvalidInput, match="not a provider role"):
+            await c.update_project(project.id, providers={"colour": "local"})
+        with pytest.raises(Unauthorized, match="needs a key"):
+            await c.update_project(project.id, providers={"video": "replicate"})
+        assert (await c.get_project(project.id)).providers == {}
 
     call(home, go)

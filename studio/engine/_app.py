@@ -27,7 +27,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import studio
 from studio.audio import MAX_BYTES, parse_lyrics, to_lrc, to_srt
 from studio.engine._events import EventBus
-from studio.errors import InvalidInput, NotFound, PayloadTooLarge, StudioError, Unauthorized
+from studio.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    StudioError,
+    Unauthorized,
+)
 from studio.jobs import JobRunner, dry_run, upload_path
 from studio.model import (
     ID_PATTERN,
@@ -61,6 +68,7 @@ from studio.model import (
     utcnow,
 )
 from studio.providers import ROLES, resolve, resolve_text_model
+from studio.render._edit import Edit, apply_edits, build_timeline
 from studio.store import AssetStore, StoreWorker, Tx, check_sha256, read_archive, restore, snapshot
 
 __all__ = ["EngineState", "create_app"]
@@ -253,6 +261,17 @@ class TimelinePut(StudioModel):
     expected_revision: int | None = None
 
 
+class TimelineBuild(StudioModel):
+    keep_edits: bool = True
+    """Keep what a person set on the clips of the timeline being replaced."""
+
+
+class TimelineEdits(StudioModel):
+    revision: int = Field(ge=1)
+    """The timeline's revision the edits were made against; a stale one is refused."""
+    edits: list[Edit] = Field(min_length=1, max_length=1000)
+
+
 class CommentCreate(StudioModel):
     target_kind: TargetKind = TargetKind.PROJECT
     target_id: str | None = None
@@ -357,6 +376,11 @@ def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
             if take is not None:
                 fresh.setdefault(scene.id, set()).add(take.id)
     return fresh
+
+
+def _scene_takes(tx: Tx, project_id: str) -> dict[str, Take]:
+    """The project's scene takes by id: what a timeline clip may show."""
+    return {t.id: t for t in tx.takes.list(project_id) if t.owner_kind is OwnerKind.SCENE}
 
 
 def _routes(state: EngineState) -> APIRouter:
@@ -694,6 +718,19 @@ def _routes(state: EngineState) -> APIRouter:
         take = await store.read(lambda tx: tx.takes.get(check_id(tid, "take id")))
         return take.model_dump(mode="json")
 
+    # -- renders
+
+    @r.get("/projects/{ref}/renders")
+    async def list_renders(ref: str) -> list[dict[str, Any]]:
+        """The project's renders, newest first, with their settings, status and checks."""
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> list[Any]:
+            tx.projects.get(pid)
+            return sorted(tx.renders.list(pid), key=lambda x: x.created_at, reverse=True)
+
+        return [x.model_dump(mode="json") for x in await store.read(op)]
+
     # -- timeline
 
     @r.get("/projects/{ref}/timeline")
@@ -719,6 +756,64 @@ def _routes(state: EngineState) -> APIRouter:
 
         def op(tx: Tx) -> Timeline:
             return tx.timelines.put(timeline, expected_revision=body.expected_revision)
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("timeline.updated", data, pid)
+        return data  # type: ignore[no-any-return]
+
+    @r.post("/projects/{ref}/timeline/build")
+    async def build_project_timeline(
+        ref: str, request: Request, body: TimelineBuild | None = None
+    ) -> dict[str, Any]:
+        """One clip per scene of the storyboard, cut on its scene boundaries; with
+        ``keep_edits`` (the default) what a person set on the clips is kept."""
+        pid = project_id(ref)
+        keep = body.keep_edits if body is not None else True
+
+        def op(tx: Tx) -> Timeline:
+            _, found = tx.song(pid)
+            scenes = tx.scenes.list(pid)
+            previous = tx.timelines.of_project(pid) if keep else None
+            built = build_timeline(
+                pid, scenes, _scene_takes(tx, pid), found.duration, previous=previous
+            )
+            return tx.timelines.put(built, expected_revision=None)
+
+        data, fresh = await write(request, op)
+        if fresh:
+            state.publish("timeline.updated", data, pid)
+        return data  # type: ignore[no-any-return]
+
+    @r.post("/projects/{ref}/timeline/edits")
+    async def edit_timeline(ref: str, body: TimelineEdits, request: Request) -> dict[str, Any]:
+        """Apply edits in order against the song's corrected beat grid: all of them, or (if one
+        is refused) none. ``revision`` must be the stored timeline's."""
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> Timeline:
+            project = tx.projects.get(pid)
+            current = tx.timelines.of_project(pid)
+            if current is None:
+                raise NotFound(
+                    "the project has no timeline yet", hint="build it from the storyboard"
+                )
+            if current.revision != body.revision:
+                raise Conflict(
+                    f"the timeline was changed meanwhile (now revision {current.revision}, "
+                    f"the edits were made on {body.revision})",
+                    hint="reload it and apply your edits again",
+                )
+            beats: list[float] = []
+            downbeats: list[float] = []
+            if project.audio is not None:
+                _, found = tx.song(pid)
+                mapped = found.corrected(project.audio.corrections)
+                beats, downbeats = mapped.beats, mapped.downbeats
+            edited = apply_edits(
+                current, body.edits, beats=beats, downbeats=downbeats, takes=_scene_takes(tx, pid)
+            )
+            return tx.timelines.put(edited, expected_revision=body.revision)
 
         data, fresh = await write(request, op)
         if fresh:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -343,6 +343,35 @@ class Client:
         return Timeline.model_validate(
             await self.request("PUT", f"/v1/projects/{_seg(project_id)}/timeline", json=body)
         )
+
+    async def build_timeline(self, project_id: str, *, keep_edits: bool = True) -> Timeline:
+        """Build the timeline from the storyboard, one clip per scene; ``keep_edits`` keeps
+        what was set on the clips of the timeline it replaces."""
+        return Timeline.model_validate(
+            await self.request(
+                "POST",
+                f"/v1/projects/{_seg(project_id)}/timeline/build",
+                json={"keep_edits": keep_edits},
+            )
+        )
+
+    async def edit_timeline(
+        self, project_id: str, edits: Sequence[BaseModel | dict[str, Any]], *, revision: int
+    ) -> Timeline:
+        """Apply edits (``{"op": "move_cut", "index": 2, "to": "next_beat"}``...) to the
+        timeline at ``revision``: all of them or none; ``Conflict`` if it changed meanwhile."""
+        body = {
+            "revision": revision,
+            "edits": [e if isinstance(e, dict) else e.model_dump(mode="json") for e in edits],
+        }
+        return Timeline.model_validate(
+            await self.request("POST", f"/v1/projects/{_seg(project_id)}/timeline/edits", json=body)
+        )
+
+    async def renders(self, project_id: str) -> list[dict[str, Any]]:
+        """The project's renders, newest first (status, settings, checks, the file's hash)."""
+        found = await self.request("GET", f"/v1/projects/{_seg(project_id)}/renders")
+        return list(found)
 
     async def add_comment(
         self,

@@ -15,6 +15,7 @@ from studio.errors import RenderError
 from studio.jobs._audio import AnalyzeHandler, TranscribeHandler
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
+from studio.jobs._render import RenderHandler
 from studio.jobs._session import SessionTurnHandler
 from studio.jobs._storyboard import PlanHandler
 from studio.jobs._takes import ClipsHandler, ImagesHandler
@@ -169,6 +170,7 @@ def builtin_handlers() -> dict[str, JobHandler]:
             ImagesHandler(),
             ClipsHandler(),
             SessionTurnHandler(),
+            RenderHandler(),
         )
     }
 

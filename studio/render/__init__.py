@@ -1,8 +1,29 @@
 """From timeline to ffmpeg: the only code that builds ffmpeg command lines."""
 
 from studio.render._clips import LocalVideoModel, make_clip, video_model
+from studio.render._edit import (
+    MIN_CLIP,
+    BeatStep,
+    Edit,
+    MoveCut,
+    RemoveClip,
+    ReorderClip,
+    SetEffects,
+    SetFocus,
+    SetSubtitles,
+    SetTake,
+    SetTransition,
+    SplitClip,
+    TrimClip,
+    apply_edit,
+    apply_edits,
+    build_timeline,
+)
+from studio.render._effects import CURVES, EffectFunction, Motion, effect, effect_names, motion
+from studio.render._exports import SheetEntry, contact_sheet_html, to_edl, to_otio
 from studio.render._ffmpeg import (
     FfmpegInfo,
+    animation_command,
     compact_audio_command,
     concat_command,
     decode_audio_command,
@@ -11,28 +32,81 @@ from studio.render._ffmpeg import (
     ffmpeg_path,
     testcard_command,
 )
+from studio.render._frames import Planes, from_rgb, to_rgb
 from studio.render._motion import Camera, camera_at, ease, focus_point, frames, morph
-from studio.render._probe import MediaInfo, ProgressParser, probe
+from studio.render._plan import (
+    PRESETS,
+    ClipMedia,
+    PlannedClip,
+    RenderPlan,
+    compile_plan,
+    teaser_window,
+)
+from studio.render._probe import MediaInfo, ProgressParser, probe, verify
+from studio.render._render import Renderer, Segment, render_video
+from studio.render._subtitles import ass_document, font_dir
 
 __all__ = [
+    "CURVES",
+    "MIN_CLIP",
+    "PRESETS",
+    "BeatStep",
     "Camera",
+    "ClipMedia",
+    "Edit",
+    "EffectFunction",
     "FfmpegInfo",
     "LocalVideoModel",
     "MediaInfo",
+    "Motion",
+    "MoveCut",
+    "Planes",
+    "PlannedClip",
     "ProgressParser",
+    "RemoveClip",
+    "RenderPlan",
+    "Renderer",
+    "ReorderClip",
+    "Segment",
+    "SetEffects",
+    "SetFocus",
+    "SetSubtitles",
+    "SetTake",
+    "SetTransition",
+    "SheetEntry",
+    "SplitClip",
+    "TrimClip",
+    "animation_command",
+    "apply_edit",
+    "apply_edits",
+    "ass_document",
+    "build_timeline",
     "camera_at",
     "compact_audio_command",
+    "compile_plan",
     "concat_command",
+    "contact_sheet_html",
     "decode_audio_command",
     "ease",
+    "effect",
+    "effect_names",
     "encode_frames_command",
     "ffmpeg_info",
     "ffmpeg_path",
     "focus_point",
+    "font_dir",
     "frames",
+    "from_rgb",
     "make_clip",
     "morph",
+    "motion",
     "probe",
+    "render_video",
+    "teaser_window",
     "testcard_command",
+    "to_edl",
+    "to_otio",
+    "to_rgb",
+    "verify",
     "video_model",
 ]

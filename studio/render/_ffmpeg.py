@@ -14,13 +14,22 @@ from studio.errors import RenderError
 
 __all__ = [
     "FfmpegInfo",
+    "VideoCodec",
+    "animation_command",
     "compact_audio_command",
     "concat_command",
     "decode_audio_command",
+    "decode_video_command",
     "encode_frames_command",
+    "encode_video_command",
     "ffmpeg_info",
     "ffmpeg_path",
+    "loudness_command",
+    "mux_command",
+    "packets_command",
+    "subtitles_filter",
     "testcard_command",
+    "video_codec",
 ]
 
 
@@ -140,3 +149,180 @@ def encode_frames_command(
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
         "-g", str(fps * 2), "-movflags", "+faststart", "-an", "-f", "mp4", str(out),
     ]  # fmt: skip
+
+
+def decode_video_command(
+    source: Path,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    start: float = 0.0,
+    focus: tuple[float, float] = (0.5, 0.5),
+) -> list[str]:
+    """A video as raw BT.709 YUV 4:2:0 frames on stdout, at ``fps``, from ``start`` seconds,
+    scaled to cover ``width`` x ``height`` and cropped with ``focus`` (fractions of the
+    picture) as near the middle as the picture allows: a 16:9 take reframed to 9:16 keeps its
+    subject."""
+    fx, fy = (min(1.0, max(0.0, f)) for f in focus)
+    chain = (
+        f"fps={fps}:round=near,"
+        f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic"
+        ":out_color_matrix=bt709:out_range=tv,"
+        f"crop={width}:{height}:max(0\\,min(iw-{width}\\,iw*{fx:.4f}-{width / 2}))"
+        f":max(0\\,min(ih-{height}\\,ih*{fy:.4f}-{height / 2})),format=yuv420p"
+    )
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-ss", f"{start:.6f}", "-i", str(source), "-map", "0:v:0", "-an", "-sn",
+        "-vf", chain, "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1",
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VideoCodec:
+    """The encoder settings of one output format and quality."""
+
+    container: str
+    args: tuple[str, ...]
+
+
+_H264 = ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-profile:v", "high")
+_VP9 = ("-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-row-mt", "1")
+_CODECS = {
+    ("mp4", "draft"): (*_H264, "-preset", "ultrafast", "-crf", "26"),
+    ("mp4", "standard"): (*_H264, "-preset", "veryfast", "-crf", "20"),
+    ("mp4", "high"): (*_H264, "-preset", "medium", "-crf", "18"),
+    ("webm", "draft"): (*_VP9, "-crf", "40", "-deadline", "realtime", "-cpu-used", "8"),
+    ("webm", "standard"): (*_VP9, "-crf", "33", "-deadline", "realtime", "-cpu-used", "6"),
+    ("webm", "high"): (*_VP9, "-crf", "31", "-deadline", "good", "-cpu-used", "4"),
+}
+
+
+def video_codec(container: str, quality: str) -> VideoCodec:
+    try:
+        return VideoCodec(container, _CODECS[(container, quality)])
+    except KeyError:
+        known = ", ".join(sorted({f"{c}/{q}" for c, q in _CODECS}))
+        raise RenderError(
+            f"no encoder settings for {container} at {quality} quality", hint=f"use one of {known}"
+        ) from None
+
+
+def encode_video_command(
+    out: Path,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    codec: VideoCodec,
+    first_frame: int = 0,
+    burn: str | None = None,
+) -> list[str]:
+    """Raw YUV 4:2:0 frames on stdin to a video-only segment (BT.709, tagged), reporting on
+    stdout with ``-progress``. ``burn`` is a filter (subtitles) applied on the song's clock:
+    the frames are stamped from ``first_frame`` while it runs, then back from zero, so every
+    segment starts at zero and the joined file has no gaps."""
+    if burn:
+        shift = f"setpts=PTS+{first_frame}/({fps}*TB),{burn},setpts=PTS-STARTPTS"
+        video_filter = ["-vf", shift]
+    else:
+        video_filter = []
+    # one keyframe at the start of each segment and then every two seconds; no scene-cut
+    # keyframes at odd places, so segments join cleanly
+    gop = ["-g", str(2 * fps)]
+    if codec.container == "mp4":
+        gop += ["-x264-params", "scenecut=0:open-gop=0"]
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-progress", "pipe:1", "-nostats",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps),
+        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+        "-color_range", "tv", "-i", "pipe:0", *video_filter,
+        *codec.args, *gop,
+        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+        "-color_range", "tv", "-an", "-f", codec.container, str(out),
+    ]  # fmt: skip
+
+
+def loudness_command(song: Path, *, start: float, duration: float, target: float) -> list[str]:
+    """The first pass of EBU R128 loudness normalisation: measures the song's stretch and
+    prints loudnorm's JSON on stderr."""
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "info",
+        "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(song), "-vn",
+        "-af", f"loudnorm=I={target}:TP=-1:LRA=11:print_format=json", "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def mux_command(
+    segments: Path,
+    song: Path,
+    out: Path,
+    *,
+    container: str,
+    start: float,
+    duration: float,
+    audio_filter: str | None = None,
+) -> list[str]:
+    """Join the encoded segments (an ffconcat list; no re-encode) and add the song's
+    ``start``..``start + duration`` stretch as the one audio track, encoded once: AAC for MP4,
+    Opus for WebM. The output lasts exactly the video's length."""
+    mp4 = container == "mp4"
+    audio = ["-c:a", "aac", "-b:a", "192k"] if mp4 else ["-c:a", "libopus", "-b:a", "160k"]
+    filters = ["-af", audio_filter] if audio_filter else []
+    faststart = ["-movflags", "+faststart"] if container == "mp4" else []
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-progress", "pipe:1", "-nostats",
+        "-f", "concat", "-safe", "0", "-i", str(segments),
+        "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(song),
+        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *filters, *audio,
+        "-ar", "48000", "-t", f"{duration:.6f}", *faststart, "-f", container, str(out),
+    ]  # fmt: skip
+
+
+def animation_command(source: Path, out: Path, *, kind: str, width: int, fps: int) -> list[str]:
+    """A silent looping teaser (animated GIF with a palette made for it, or animated WebP)
+    from a rendered video."""
+    scale = f"fps={fps},scale={width}:-2:flags=lanczos"
+    if kind == "gif":
+        palette = "palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a"
+        chain = f"{scale},split[a][b];[a]{palette}"
+        codec = ["-loop", "0", "-f", "gif"]
+    elif kind == "webp":
+        chain = scale
+        codec = ["-c:v", "libwebp_anim", "-quality", "75", "-loop", "0", "-f", "webp"]
+    else:
+        raise RenderError(f"no teaser format {kind!r}", hint="use gif or webp")
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-i", str(source), "-an", "-filter_complex", chain, *codec, str(out),
+    ]  # fmt: skip
+
+
+def packets_command(source: Path, *, stream: str = "0", decode_first: bool = False) -> list[str]:
+    """Every packet of ``stream`` (an ffmpeg map: ``0``, ``0:a:0``) with its timestamps and
+    size, copied, not decoded (``framecrc``); or with ``decode_first`` the first decoded frame
+    only, whose time is where the stream really starts (an AAC track's priming samples come
+    before zero and are dropped by the decoder)."""
+    how = ["-frames", "1"] if decode_first else ["-c", "copy"]
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-i", str(source), "-map", stream, *how, "-f", "framecrc", "-",
+    ]  # fmt: skip
+
+
+def subtitles_filter(ass_path: Path, fonts: Path) -> str:
+    """The ``ass`` filter burning ``ass_path`` with the fonts in ``fonts``, ready for ``-vf`` or
+    ``-filter_complex`` whatever characters the paths hold."""
+    return f"ass=filename={_filter_value(ass_path)}:fontsdir={_filter_value(fonts)}"
+
+
+def _filter_value(path: Path) -> str:
+    """A path as an option value in a filtergraph. ffmpeg unescapes twice: the graph parser
+    first (where ``[ ] , ;`` end a filter), then the filter's option parser (where ``:`` ends
+    a value); each level takes ``\\`` and ``'`` as escapes and trims unescaped spaces at the
+    ends, so every special character and every space is escaped once per level."""
+    value = re.sub(r"([\\':\s])", r"\\\1", str(path.absolute()))
+    return re.sub(r"([\\'\[\],;\s])", r"\\\1", value)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.errors import RenderError
-from studio.render._ffmpeg import ffmpeg_path
+from studio.render._ffmpeg import ffmpeg_path, packets_command
 
-__all__ = ["MediaInfo", "ProgressParser", "probe"]
+__all__ = ["MediaInfo", "ProgressParser", "StreamTimes", "probe", "verify"]
 
 
 class ProgressParser:
@@ -94,3 +94,87 @@ def _channels(layout: str) -> int:
         return named[base]
     count = re.match(r"(\d+) channels", layout)
     return int(count.group(1)) if count else 2
+
+
+@dataclass(frozen=True)
+class StreamTimes:
+    packets: int
+    start: float
+    end: float
+
+
+def _framecrc(text: str) -> dict[int, StreamTimes]:
+    """Per stream: packet count, first time, and end (the last packet's time plus its
+    duration), from ``framecrc`` lines ``stream, dts, pts, duration, size, crc``."""
+    bases: dict[int, float] = {}
+    for n, num, den in re.findall(r"^#tb (\d+): (\d+)/(\d+)", text, re.M):
+        bases[int(n)] = int(num) / int(den)
+    counts: dict[int, int] = {}
+    starts: dict[int, int] = {}
+    ends: dict[int, int] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        stream, pts, duration = int(fields[0]), int(fields[2]), int(fields[3])
+        counts[stream] = counts.get(stream, 0) + 1
+        starts[stream] = min(starts.get(stream, pts), pts)
+        ends[stream] = max(ends.get(stream, pts + duration), pts + duration)
+    return {
+        s: StreamTimes(counts[s], starts[s] * bases.get(s, 1.0), ends[s] * bases.get(s, 1.0))
+        for s in counts
+    }
+
+
+def _run(args: list[str]) -> str:
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired as exc:
+        raise RenderError("ffmpeg took too long reading a render back") from exc
+    if done.returncode != 0:
+        raise RenderError("ffmpeg could not read a render back", hint=done.stderr[-300:].strip())
+    return done.stdout
+
+
+def verify(path: Path, *, frames: int, fps: int, audio: bool = True) -> dict[str, float]:
+    """Read a finished render back and check it against what was asked for: the frame count,
+    the duration to within one frame, video and audio starting together (within one frame)
+    and ending together. Returns what it measured; raises ``RenderError`` naming the fault."""
+    frame = 1.0 / fps
+    video = _framecrc(_run(packets_command(path, stream="0:v:0"))).get(0)
+    if video is None:
+        raise RenderError(f"{path.name} has no video stream")
+    report = {
+        "frames": float(video.packets),
+        "duration": video.end - video.start,
+        "video_start": _first_time(path, "0:v:0"),
+    }
+    faults = []
+    if video.packets != frames:
+        faults.append(f"{video.packets} frames instead of {frames}")
+    if abs(report["duration"] - frames / fps) > frame:
+        faults.append(f"video lasts {report['duration']:.3f} s instead of {frames / fps:.3f} s")
+    if audio:
+        sound = _framecrc(_run(packets_command(path, stream="0:a:0"))).get(0)
+        if sound is None:
+            raise RenderError(f"{path.name} has no audio stream")
+        report["audio_start"] = _first_time(path, "0:a:0")
+        report["audio_end"] = sound.end
+        report["offset"] = report["audio_start"] - report["video_start"]
+        if abs(report["offset"]) > frame:
+            faults.append(f"audio starts {report['offset'] * 1000:+.1f} ms from the video")
+        if abs(sound.end - frames / fps) > frame:
+            faults.append(f"audio ends at {sound.end:.3f} s, the video at {frames / fps:.3f} s")
+    if faults:
+        raise RenderError(
+            f"the render of {path.name} does not check out: " + "; ".join(faults),
+            hint="render again; if it repeats, report it with the job's log",
+        )
+    return report
+
+
+def _first_time(path: Path, stream: str) -> float:
+    found = _framecrc(_run(packets_command(path, stream=stream, decode_first=True))).get(0)
+    if found is None:
+        raise RenderError(f"{path.name}: stream {stream} has no frame to decode")
+    return found.start

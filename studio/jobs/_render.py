@@ -1,0 +1,327 @@
+"""``render.video``: the project's timeline to a finished, checked video in the asset store.
+
+The timeline (built from the approved storyboard if the project has none yet) is compiled and
+every file it needs is read before encoding starts. Segments are encoded one after another and
+each is cached by exactly what it shows, so a render that was stopped resumes where it was, and
+a render after an edit re-encodes only the segments the edit touched. The song is muxed in
+once at the end and the result read back (frames, duration, audio against video) before it
+counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from typing import Any, Literal
+
+from pydantic import Field
+
+from studio.errors import InvalidInput, JobCancelled
+from studio.jobs._context import JobContext
+from studio.jobs._handler import JobHandler, validated
+from studio.jobs._storyboard import song_of
+from studio.model import (
+    Analysis,
+    Aspect,
+    CameraMove,
+    Container,
+    Project,
+    Quality,
+    Render,
+    RenderSettings,
+    RenderStatus,
+    StudioModel,
+    SubtitleMode,
+    TakeKind,
+    Timeline,
+    fingerprint,
+    utcnow,
+)
+from studio.render import (
+    PRESETS,
+    ClipMedia,
+    Renderer,
+    RenderPlan,
+    Segment,
+    animation_command,
+    ass_document,
+    build_timeline,
+    compile_plan,
+    teaser_window,
+)
+from studio.store import Tx
+
+__all__ = ["RenderHandler", "RenderParams"]
+
+
+class RenderParams(StudioModel):
+    project_id: str
+    preset: str = "final"
+    """A named set of settings (``studio.render.PRESETS``); the fields below override it."""
+    aspect: Aspect | None = None
+    resolution: int | None = None
+    fps: int | None = None
+    quality: Quality | None = None
+    container: Container | None = None
+    normalize_loudness: bool | None = None
+    teaser: Literal[15, 30, 60] | None = None
+    """Render only this many seconds around the song's peak section, cut on downbeats."""
+    animation: Literal["gif", "webp"] | None = None
+    """Also make a silent looping animation of the render (for a teaser)."""
+    segment_seconds: float = Field(default=10.0, ge=1, le=120)
+
+    def settings(self) -> RenderSettings:
+        if self.preset not in PRESETS:
+            raise InvalidInput(
+                f"there is no render preset {self.preset!r}",
+                hint=f"use one of {', '.join(PRESETS)}",
+            )
+        chosen = {
+            k: v
+            for k, v in self.model_dump(
+                include={
+                    "aspect",
+                    "resolution",
+                    "fps",
+                    "quality",
+                    "container",
+                    "normalize_loudness",
+                }
+            ).items()
+            if v is not None
+        }
+        try:
+            return RenderSettings.model_validate(PRESETS[self.preset].model_dump() | chosen)
+        except ValueError as exc:
+            raise InvalidInput(f"these render settings do not go together: {exc}") from exc
+
+
+class _Inputs(StudioModel):
+    project: Project
+    analysis: Analysis
+    timeline: Timeline
+    media: dict[str, tuple[str, str, str, str]]
+    """clip id -> (asset sha, still|video, camera, label)."""
+
+
+def _gather(tx: Tx, project_id: str) -> _Inputs:
+    project, analysis = song_of(tx, project_id)
+    assert project.audio is not None
+    timeline = tx.timelines.of_project(project_id)
+    scenes = {s.id: s for s in tx.scenes.list(project_id)}
+    takes = {t.id: t for t in tx.takes.list(project_id)}
+    if timeline is None:
+        timeline = build_timeline(project_id, list(scenes.values()), takes, project.audio.duration)
+    media: dict[str, tuple[str, str, str, str]] = {}
+    for clip in timeline.clips:
+        take = takes.get(clip.take_id) if clip.take_id else None
+        if take is None or take.asset_sha256 is None:
+            continue
+        scene = scenes.get(clip.scene_id) if clip.scene_id else None
+        kind = "video" if take.kind is TakeKind.CLIP else "still"
+        camera = scene.camera.value if scene is not None else "static"
+        label = (
+            f"scene {scene.index + 1}'s {take.kind.value} take v{take.version}"
+            if scene is not None
+            else f"{take.kind.value} take v{take.version}"
+        )
+        media[clip.id] = (take.asset_sha256, kind, camera, label)
+    return _Inputs(project=project, analysis=analysis, timeline=timeline, media=media)
+
+
+class RenderHandler(JobHandler):
+    kind = "render.video"
+    concurrency = 1
+    max_attempts = 2
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        checked = validated(RenderParams, params, self.kind)
+        RenderParams.model_validate(checked).settings()  # an unknown preset is refused at once
+        return checked
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        p = RenderParams.model_validate(ctx.params)
+        settings = p.settings()
+        ctx.stage("plan", "reading the timeline")
+        found = await ctx.store.read(lambda tx: _gather(tx, p.project_id))
+        plan = self._plan(ctx, p, settings, found)
+        renderer = Renderer(plan, ctx.workdir)
+        ctx.stage("check", "reading every picture and clip")
+        await asyncio.to_thread(renderer.prepare)
+        record = Render(
+            project_id=p.project_id, job_id=ctx.job.id, settings=settings,
+            timeline_revision=found.timeline.revision, status=RenderStatus.RUNNING,
+        )  # fmt: skip
+        await ctx.store.write(lambda tx: tx.renders.insert(record))
+        try:
+            result = await self._render(ctx, p, renderer, found)
+        except BaseException as exc:
+            status = (
+                RenderStatus.CANCELLED
+                if isinstance(exc, asyncio.CancelledError | JobCancelled)
+                else RenderStatus.FAILED
+            )
+            failed = record.model_copy(update={"status": status, "finished_at": utcnow()})
+            with contextlib.suppress(Exception):
+                await asyncio.shield(ctx.store.write(lambda tx: tx.renders.replace(failed)))
+            raise
+        done = record.model_copy(
+            update={
+                "status": RenderStatus.SUCCEEDED, "asset_sha256": result["sha256"],
+                "verification": result["verification"], "finished_at": utcnow(),
+            }
+        )  # fmt: skip
+        await ctx.store.write(lambda tx: tx.renders.replace(done))
+        ctx.publish("render.finished", {"render_id": record.id, "sha256": result["sha256"]})
+        return {"render_id": record.id, **result}
+
+    def _plan(
+        self, ctx: JobContext, p: RenderParams, settings: RenderSettings, found: _Inputs
+    ) -> RenderPlan:
+        assert found.project.audio is not None
+        audio = found.project.audio
+        media = {
+            clip_id: ClipMedia(ctx.assets.path(sha), kind, CameraMove(camera), label)
+            for clip_id, (sha, kind, camera, label) in found.media.items()
+        }
+        width, height = settings.size
+        subtitles = None
+        track = found.timeline.subtitles
+        if track.mode is SubtitleMode.BURN:
+            if audio.lyrics is None:
+                raise InvalidInput(
+                    "the timeline burns in the lyrics, but the song has none",
+                    hint="import the lyrics (studio lyrics PROJECT FILE) or turn subtitles off",
+                )
+            subtitles = ass_document(audio.lyrics, track.style, width=width, height=height)
+        window = teaser_window(found.analysis, p.teaser) if p.teaser else None
+        return compile_plan(
+            found.timeline, media, settings, song=ctx.assets.path(audio.asset_sha256),
+            analysis=found.analysis, window=window, subtitles=subtitles,
+        )  # fmt: skip
+
+    async def _render(
+        self, ctx: JobContext, p: RenderParams, renderer: Renderer, found: _Inputs
+    ) -> dict[str, Any]:
+        plan = renderer.plan
+        segments = renderer.segments(p.segment_seconds)
+        started = time.monotonic()
+        done = 0
+        shas: list[str] = []
+        for segment in segments:
+            ctx.stage("encode", f"segment {segment.index + 1} of {len(segments)}")
+            inputs = _segment_key(plan, segment, found)
+            base = done
+
+            async def encode(segment: Segment = segment, base: int = base) -> dict[str, Any]:
+                return await self._encode(ctx, renderer, segment, base, started)
+
+            result = await ctx.once("segment", inputs, encode)
+            shas.append(result["sha256"])
+            done += segment.frames
+            ctx.progress(0.95 * done / plan.frames)
+        ctx.stage("mux", "adding the song and checking the result")
+        ext = plan.settings.container.value
+        out = ctx.workdir / f"render.{ext}"
+        report = await asyncio.to_thread(renderer.mux, [ctx.assets.path(s) for s in shas], out)
+        sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
+        out.unlink(missing_ok=True)
+        media_type = "video/mp4" if ext == "mp4" else "video/webm"
+        await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
+        made: dict[str, Any] = {
+            "sha256": sha, "size": size, "media_type": media_type,
+            "filename": _filename(found.project.name, plan, ext),
+            "frames": plan.frames, "duration": plan.frames / plan.fps,
+            "start": plan.start, "verification": report,
+            "segments": len(segments), "segments_reused": ctx.reused,
+        }  # fmt: skip
+        if p.animation:
+            made["animation"] = await self._animation(ctx, sha, p.animation, plan)
+        ctx.progress(1.0, "done")
+        return made
+
+    async def _encode(
+        self, ctx: JobContext, renderer: Renderer, segment: Segment, base: int, started: float
+    ) -> dict[str, Any]:
+        plan = renderer.plan
+        part = ctx.workdir / f"segment-{segment.index:05d}.{plan.settings.container.value}"
+        stop = threading.Event()
+
+        def report(block: dict[str, float | str]) -> None:
+            if "frame" not in block:
+                return
+            frames = base + float(block["frame"])
+            elapsed = time.monotonic() - started
+            rate = frames / elapsed if elapsed > 0 else 0.0
+            eta = (plan.frames - frames) / rate if rate > 0 else float("nan")
+            speed = block.get("speed")
+            said = f", {speed:.2f}x" if isinstance(speed, float) else ""
+            ctx.progress(
+                0.95 * frames / plan.frames,
+                f"frame {int(frames)} of {plan.frames}{said}, about {eta:.0f} s left",
+            )
+
+        work = asyncio.ensure_future(
+            asyncio.to_thread(renderer.encode, segment, part, stop=stop, on_progress=report)
+        )
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()  # the encoder dies within a frame; the job lets go only after that
+            with contextlib.suppress(Exception):
+                await work
+            raise
+        sha, size = await asyncio.to_thread(ctx.assets.put_file, part)
+        part.unlink(missing_ok=True)
+        await ctx.store.write(lambda tx: tx.assets.add(sha, size, "video/mp4"))
+        return {"sha256": sha}
+
+    async def _animation(
+        self, ctx: JobContext, source: str, kind: str, plan: RenderPlan
+    ) -> dict[str, Any]:
+        ctx.stage("animation", f"making the {kind}")
+        out = ctx.workdir / f"teaser.{kind}"
+        width = min(480, plan.size[0])
+        code, err = await ctx.run_process(
+            animation_command(ctx.assets.path(source), out, kind=kind, width=width, fps=12)
+        )
+        if code != 0:
+            out.unlink(missing_ok=True)
+            raise InvalidInput(f"ffmpeg could not make the {kind}", hint=err.strip()[-300:])
+        sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
+        out.unlink(missing_ok=True)
+        media_type = f"image/{kind}"
+        await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
+        return {"sha256": sha, "size": size, "media_type": media_type}
+
+
+def _segment_key(plan: RenderPlan, segment: Segment, found: _Inputs) -> dict[str, Any]:
+    """Everything the frames of ``segment`` depend on, and nothing else: an edit elsewhere in
+    the timeline leaves this segment's cache good."""
+    near = [c for c in plan.clips if c.last + 64 > segment.first and c.blend_start < segment.last]
+    clips = []
+    for c in near:
+        clips.append(
+            {
+                "media": c.media.path.name, "kind": c.media.kind,
+                "camera": c.media.camera.value, "first": c.first, "last": c.last,
+                "in": c.in_point, "focus": list(c.focus), "transition": c.transition.value,
+                "blend": c.blend, "lead": c.lead,
+                "effects": [e.model_dump() for e in c.effects],
+            }
+        )  # fmt: skip
+    uses_analysis = any(c["effects"] for c in clips)
+    return {
+        "first": segment.first, "last": segment.last,
+        "settings": plan.settings.model_dump(mode="json"), "clips": clips,
+        "subtitles": fingerprint(plan.subtitles) if plan.subtitles else None,
+        "analysis": fingerprint(found.analysis.model_dump(mode="json")) if uses_analysis else None,
+    }  # fmt: skip
+
+
+def _filename(name: str, plan: RenderPlan, ext: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "render"
+    w, h = plan.size
+    return f"{safe[:60]}-{w}x{h}.{ext}"

@@ -1,0 +1,244 @@
+"""A timeline compiled to a render plan: every clip on the output's frame grid, with its media,
+its camera, its transition and its effects, checked before a single frame is encoded.
+
+The frame grid is the clock. A clip from ``start`` to ``end`` seconds covers the frames
+``round(start * fps)`` up to ``round(end * fps)``, each computed from the song's time and never
+by adding durations, so a cut lands within half a frame of its beat however long the song is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.errors import InvalidInput
+from studio.model import (
+    Analysis,
+    Aspect,
+    CameraMove,
+    Container,
+    Effect,
+    Quality,
+    RenderSettings,
+    Section,
+    Timeline,
+    TransitionKind,
+)
+from studio.render._effects import check as check_effects
+
+__all__ = ["PRESETS", "ClipMedia", "PlannedClip", "RenderPlan", "compile_plan", "teaser_window"]
+
+
+@dataclass(frozen=True)
+class ClipMedia:
+    """What a clip shows: a still (moved by ``camera``) or a video take."""
+
+    path: Path
+    kind: str
+    """``"still"`` or ``"video"``."""
+    camera: CameraMove = CameraMove.STATIC
+    label: str = ""
+    """How errors name it: "scene 4's image take v2"."""
+
+
+@dataclass(frozen=True)
+class PlannedClip:
+    number: int
+    """1-based position on the timeline (how messages name the clip)."""
+    first: int
+    last: int
+    """Frames ``first`` up to (not including) ``last`` on the song's frame grid."""
+    media: ClipMedia
+    in_point: float
+    focus: tuple[float, float]
+    effects: tuple[Effect, ...]
+    transition: TransitionKind
+    blend: int
+    """Frames the transition into this clip lasts (0 for a cut)."""
+    lead: int
+    """Frames of the transition before the cut (half of it when beat-synced: the change is
+    at its fullest on the beat)."""
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first
+
+    @property
+    def blend_start(self) -> int:
+        return self.first - self.lead
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    settings: RenderSettings
+    clips: tuple[PlannedClip, ...]
+    first: int
+    last: int
+    """The frames rendered: the whole song, or a teaser's stretch of it."""
+    song: Path
+    analysis: Analysis | None = None
+    subtitles: str | None = None
+    """An ASS document to burn in, on the song's clock."""
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> int:
+        return self.settings.fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.settings.size
+
+    @property
+    def frames(self) -> int:
+        return self.last - self.first
+
+    @property
+    def start(self) -> float:
+        """Where the render begins on the song's clock, in seconds."""
+        return self.first / self.fps
+
+    def at(self, frame: int) -> tuple[PlannedClip, PlannedClip | None, float]:
+        """Who shows at ``frame``: the clip, and during a transition the clip being left and
+        how far the change has gone (0..1)."""
+        index = _find(self.clips, frame)
+        clip = self.clips[index]
+        if clip.blend and frame < clip.blend_start + clip.blend and index > 0:
+            return clip, self.clips[index - 1], (frame - clip.blend_start + 0.5) / clip.blend
+        if index + 1 < len(self.clips):
+            after = self.clips[index + 1]
+            if after.blend and frame >= after.blend_start:
+                return after, clip, (frame - after.blend_start + 0.5) / after.blend
+        return clip, None, 1.0
+
+
+def _find(clips: tuple[PlannedClip, ...], frame: int) -> int:
+    lo, hi = 0, len(clips) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if clips[mid].first <= frame:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def compile_plan(
+    timeline: Timeline,
+    media: Mapping[str, ClipMedia],
+    settings: RenderSettings,
+    *,
+    song: Path,
+    analysis: Analysis | None = None,
+    window: tuple[float, float] | None = None,
+    subtitles: str | None = None,
+) -> RenderPlan:
+    """Check the timeline against what exists and lay it on the frame grid. ``media`` maps a
+    clip id to its media (the caller checked the files); ``window`` renders part of the song
+    (a teaser). Every fault is an ``InvalidInput`` naming the clip, before any encoding."""
+    fps = settings.fps
+    if not timeline.clips:
+        raise InvalidInput("the timeline has no clips", hint="build it from the storyboard first")
+    if not song.is_file():
+        raise InvalidInput(f"the song file {song.name} is missing", hint="upload the song again")
+    planned: list[PlannedClip] = []
+    for number, clip in enumerate(timeline.clips, start=1):
+        found = media.get(clip.id)
+        if found is None:
+            raise InvalidInput(
+                f"clip {number} has no picture or video to show",
+                hint="make or choose a take for its scene, or remove the clip",
+            )
+        first, last = round(clip.start * fps), round(clip.end * fps)
+        if last <= first:
+            raise InvalidInput(
+                f"clip {number} lasts {clip.duration * 1000:.1f} ms, less than one frame at "
+                f"{fps} fps",
+                hint="lengthen it (move a cut) or remove it",
+            )
+        check_effects(clip.effects)
+        t = clip.transition_in
+        blend = 0 if t.kind is TransitionKind.CUT else max(1, round(t.duration * fps))
+        if blend and number == 1:
+            raise InvalidInput("the first clip cannot begin with a transition", hint="use a cut")
+        lead = blend // 2 if t.beat_synced else 0
+        planned.append(
+            PlannedClip(
+                number=number, first=first, last=last, media=found, in_point=clip.in_point,
+                focus=clip.focus, effects=tuple(clip.effects), transition=t.kind,
+                blend=blend, lead=lead,
+            )
+        )  # fmt: skip
+    _check_transitions(planned, fps)
+    total = planned[-1].last
+    first, last = 0, total
+    if window is not None:
+        a, b = window
+        if not 0 <= a < b <= timeline.duration + 1e-6:
+            raise InvalidInput(
+                f"the stretch {a:.2f}-{b:.2f} s is not inside the song "
+                f"(0-{timeline.duration:.2f} s)"
+            )
+        first, last = round(a * fps), min(total, round(b * fps))
+    return RenderPlan(
+        settings=settings, clips=tuple(planned), first=first, last=last, song=song,
+        analysis=analysis, subtitles=subtitles,
+    )  # fmt: skip
+
+
+def _check_transitions(clips: list[PlannedClip], fps: int) -> None:
+    """A transition borrows frames from both clips around its cut; two may not overlap, and a
+    clip must be long enough to give what is asked of it."""
+    for i, clip in enumerate(clips):
+        after = clips[i + 1] if i + 1 < len(clips) else None
+        taken = (clip.blend - clip.lead) + (after.lead if after is not None else 0)
+        if taken > clip.length:
+            raise InvalidInput(
+                f"clip {clip.number} lasts {clip.length / fps:.2f} s, too short for the "
+                f"transitions on its sides ({taken / fps:.2f} s)",
+                hint="shorten a transition or lengthen the clip",
+            )
+
+
+PRESETS: dict[str, RenderSettings] = {
+    "final": RenderSettings(),
+    "hd": RenderSettings(resolution=720),
+    "preview": RenderSettings(resolution=360, quality=Quality.DRAFT),
+    "vertical": RenderSettings(aspect=Aspect.PORTRAIT),
+    "square": RenderSettings(aspect=Aspect.SQUARE),
+    "feed": RenderSettings(aspect=Aspect.FEED),
+    "4k": RenderSettings(resolution=2160, quality=Quality.HIGH),
+    "web": RenderSettings(container=Container.WEBM),
+}
+"""Named render settings: ``final`` is 1920x1080 at 30 fps, H.264 and AAC; ``preview`` a fast
+640x360 draft for review; the aspect presets are 1080 on the short side."""
+
+
+def teaser_window(analysis: Analysis, seconds: float) -> tuple[float, float]:
+    """``seconds`` of the song around its peak section (the one with the most energy, else
+    the middle), starting and ending on downbeats where the song has them."""
+    duration = analysis.duration
+    if seconds >= duration:
+        return 0.0, duration
+    centre = duration / 2
+    if analysis.sections:
+        energy = analysis.energy
+
+        def level(s: Section) -> float:
+            if energy is None:
+                return s.end - s.start
+            points = [energy.at(s.start + (s.end - s.start) * i / 16) for i in range(17)]
+            return sum(points) / len(points)
+
+        peak = max(analysis.sections, key=level)
+        centre = (peak.start + peak.end) / 2
+    start = min(max(0.0, centre - seconds / 2), duration - seconds)
+    bars = [d for d in analysis.downbeats if d <= duration - seconds + 1e-6]
+    if bars:
+        start = min(bars, key=lambda d: abs(d - start))
+    end = start + seconds
+    later = [d for d in analysis.downbeats if start < d <= duration]
+    if later:
+        end = min(later, key=lambda d: abs(d - end))
+    return start, min(end, duration)

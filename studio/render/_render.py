@@ -1,0 +1,427 @@
+"""The render: a plan's frames made in order and piped to the encoder in segments, the segments
+joined with the song muxed in once, and the result read back and checked.
+
+Each segment is an independent encode of a stretch of frames (it starts on a keyframe), so a
+long render resumes from the segments it finished, and a cancel kills one encoder. The job
+(``render.video``) caches segments by their inputs; ``render_video`` runs them all for the CLI
+and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import re
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from studio.errors import InvalidInput, JobCancelled, RenderError
+from studio.model import TransitionKind
+from studio.render._effects import Motion, motion
+from studio.render._ffmpeg import (
+    encode_video_command,
+    loudness_command,
+    mux_command,
+    subtitles_filter,
+    video_codec,
+)
+from studio.render._frames import Planes, VideoSource, black, from_rgb, warp
+from studio.render._motion import Camera, camera_at, focus_point
+from studio.render._plan import PlannedClip, RenderPlan
+from studio.render._probe import ProgressParser, probe, verify
+from studio.render._subtitles import font_dir
+
+__all__ = ["Renderer", "Segment", "render_video"]
+
+Progress = Callable[[dict[str, float | str]], None]
+SEGMENT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    first: int
+    last: int
+
+    @property
+    def frames(self) -> int:
+        return self.last - self.first
+
+
+@dataclass
+class _Still:
+    planes: Planes
+    focus: tuple[float, float]
+
+
+def _cover_at(rgb: np.ndarray, width: int, height: int, focus: tuple[float, float]) -> np.ndarray:
+    """``rgb`` scaled to cover the frame, cropped with ``focus`` as near the middle as the
+    picture allows (a reframe keeps its subject)."""
+    h, w = rgb.shape[:2]
+    scale = max(width / w, height / h)
+    size = (max(width, round(w * scale)), max(height, round(h * scale)))
+    if size != (w, h):
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        rgb = cv2.resize(rgb, size, interpolation=interpolation)
+    x0 = min(size[0] - width, max(0, round(size[0] * focus[0] - width / 2)))
+    y0 = min(size[1] - height, max(0, round(size[1] * focus[1] - height / 2)))
+    return np.ascontiguousarray(rgb[y0 : y0 + height, x0 : x0 + width])
+
+
+class Renderer:
+    """Makes a plan's frames. ``prepare()`` reads every still and checks every clip take
+    first, so a bad file is refused before anything is encoded."""
+
+    def __init__(self, plan: RenderPlan, workdir: Path) -> None:
+        self.plan = plan
+        self.workdir = workdir
+        self.width, self.height = plan.size
+        self._stills: dict[tuple[Path, tuple[float, float]], _Still] = {}
+        self._motion: dict[int, tuple[int, Motion]] = {}
+
+    # -- checks and pictures
+
+    def prepare(self) -> None:
+        for clip in self._clips_in(self.plan.first, self.plan.last):
+            if not clip.media.path.is_file():
+                raise InvalidInput(
+                    f"clip {clip.number}: {clip.media.label or 'its media'} is missing from "
+                    "the asset store",
+                    hint="make the take again or choose another one",
+                )
+            if clip.media.kind == "still":
+                self._still(clip)
+            else:
+                try:
+                    info = probe(clip.media.path)
+                except RenderError as exc:
+                    raise InvalidInput(
+                        f"clip {clip.number}: {clip.media.label or 'its video'} is not a video "
+                        "ffmpeg can read",
+                        hint="make the take again or choose another one",
+                    ) from exc
+                if info.video is None or info.duration <= 0:
+                    raise InvalidInput(
+                        f"clip {clip.number}: {clip.media.label or 'its video'} holds no video",
+                        hint="make the take again or choose another one",
+                    )
+
+    def _clips_in(self, first: int, last: int) -> list[PlannedClip]:
+        return [c for c in self.plan.clips if c.last + 64 > first and c.blend_start < last]
+
+    def _still(self, clip: PlannedClip) -> _Still:
+        key = (clip.media.path, clip.focus)
+        found = self._stills.get(key)
+        if found is None:
+            try:
+                with Image.open(clip.media.path) as image:
+                    rgb = np.asarray(image.convert("RGB"))
+            except (UnidentifiedImageError, OSError) as exc:
+                raise InvalidInput(
+                    f"clip {clip.number}: {clip.media.label or 'its picture'} is not a picture "
+                    "that can be read",
+                    hint="make the take again or choose another one",
+                ) from exc
+            framed = _cover_at(rgb, self.width, self.height, clip.focus)
+            found = _Still(from_rgb(framed), focus_point(framed))
+            self._stills[key] = found
+        return found
+
+    # -- frames
+
+    def _curves(self, clip: PlannedClip) -> tuple[int, Motion]:
+        found = self._motion.get(clip.number)
+        if found is None:
+            start = clip.blend_start
+            end = clip.last + 64
+            times = np.arange(start, end, dtype=float) / self.plan.fps
+            found = (start, motion(clip.effects, times, self.plan.analysis))
+            self._motion[clip.number] = found
+        return found
+
+    def _frame(self, clip: PlannedClip, frame: int, sources: dict[int, Any]) -> Planes:
+        k = frame - clip.first
+        offset, curves = self._curves(clip)
+        i = min(max(frame - offset, 0), curves.zoom.size - 1)
+        zoom, dx, dy = curves.zoom[i], curves.dx[i], curves.dy[i]
+        angle, lift = curves.angle[i], curves.brightness[i]
+        extra = (1 + zoom) * (1 + 2 * curves.margin)
+        if clip.media.kind == "still":
+            still = self._still(clip)
+            u = k / (clip.length - 1) if clip.length > 1 else 0.0
+            base = camera_at(
+                clip.media.camera, u, width=self.width, height=self.height, focus=still.focus
+            )
+            picture = still.planes
+        else:
+            source = sources.get(clip.number)
+            if source is None:
+                source = VideoSource(
+                    clip.media.path, width=self.width, height=self.height, fps=self.plan.fps,
+                    start=clip.in_point + max(0, k) / self.plan.fps, first_index=max(0, k),
+                    focus=clip.focus,
+                )  # fmt: skip
+                sources[clip.number] = source
+            picture = source.frame(k)
+            base = Camera()
+        if curves.moves():
+            scale = base.scale * extra
+            base = Camera(
+                scale=scale,
+                cx=_inside(base.cx + dx / scale, scale),
+                cy=_inside(base.cy + dy / scale, scale),
+                angle=base.angle + angle,
+            )
+        out = warp(picture, base)
+        if lift > 1e-4:
+            table = np.clip(np.arange(256) + lift * (235 - np.arange(256)), 0, 255)
+            out = Planes(np.asarray(cv2.LUT(out.y, table.astype(np.uint8))), out.u, out.v)
+        return out
+
+    def frames(self, first: int, last: int) -> Iterator[Planes]:
+        """The frames ``first`` up to ``last`` on the song's grid, in order."""
+        sources: dict[int, Any] = {}
+        try:
+            for f in range(first, last):
+                clip, leaving, w = self.plan.at(f)
+                picture = self._frame(clip, f, sources)
+                if leaving is not None:
+                    picture = _blend(self._frame(leaving, f, sources), picture, w, clip.transition)
+                for number in [n for n in sources if self.plan.clips[n - 1].last + 64 <= f]:
+                    sources.pop(number).close()
+                yield picture
+        finally:
+            for source in sources.values():
+                source.close()
+
+    # -- encoding
+
+    def segments(self, seconds: float = SEGMENT_SECONDS) -> list[Segment]:
+        size = max(1, round(seconds * self.plan.fps))
+        count = max(1, math.ceil(self.plan.frames / size))
+        edges = [self.plan.first + round(i * self.plan.frames / count) for i in range(count + 1)]
+        return [Segment(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(edges))]
+
+    def _burn(self) -> str | None:
+        if not self.plan.subtitles:
+            return None
+        path = self.workdir / "subtitles.ass"
+        if not path.exists() or path.read_text(encoding="utf-8") != self.plan.subtitles:
+            path.write_text(self.plan.subtitles, encoding="utf-8")
+        return subtitles_filter(path, font_dir())
+
+    def encode(
+        self,
+        segment: Segment,
+        out: Path,
+        *,
+        stop: threading.Event | None = None,
+        on_progress: Progress | None = None,
+    ) -> None:
+        """Encode ``segment`` to ``out``. Setting ``stop`` kills the encoder at once and
+        raises ``JobCancelled``; ``out`` is then removed."""
+        s = self.plan.settings
+        codec = video_codec(s.container.value, s.quality.value)
+        command = encode_video_command(
+            out, width=self.width, height=self.height, fps=s.fps, codec=codec,
+            first_frame=segment.first, burn=self._burn(),
+        )  # fmt: skip
+        proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        reader = threading.Thread(
+            target=_read_progress, args=(proc.stdout, on_progress), daemon=True
+        )
+        reader.start()
+        failed = True
+        try:
+            for picture in self.frames(segment.first, segment.last):
+                if stop is not None and stop.is_set():
+                    raise JobCancelled("the render was cancelled")
+                picture.write(proc.stdin)
+            proc.stdin.close()
+            error = proc.stderr.read().decode(errors="replace")
+            if proc.wait() != 0:
+                raise RenderError("ffmpeg could not encode the render", hint=error[-300:].strip())
+            failed = False
+        except BrokenPipeError as exc:
+            proc.wait()
+            raise RenderError(
+                "ffmpeg stopped while the render was being encoded",
+                hint=proc.stderr.read().decode(errors="replace")[-300:].strip(),
+            ) from exc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            reader.join(timeout=5)
+            if failed:
+                out.unlink(missing_ok=True)
+
+    def mux(self, segments: list[Path], out: Path) -> dict[str, float]:
+        """Join the segments, add the song once, and check the result."""
+        plan, s = self.plan, self.plan.settings
+        listing = self.workdir / f"{out.name}.ffconcat"
+        listing.write_text(
+            "ffconcat version 1.0\n" + "".join(f"file '{_quoted(p)}'\n" for p in segments)
+        )
+        duration = plan.frames / plan.fps
+        filters = []
+        if s.normalize_loudness:
+            filters.append(self._loudnorm(duration))
+        if plan.first > 0 or plan.last < plan.clips[-1].last:
+            fade = min(0.5, duration / 4)
+            filters.append(
+                f"afade=t=in:d={fade / 2:.3f},afade=t=out:st={duration - fade:.3f}:d={fade:.3f}"
+            )
+        command = mux_command(
+            listing, plan.song, out, container=s.container.value, start=plan.start,
+            duration=duration, audio_filter=",".join(filters) or None,
+        )  # fmt: skip
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+            if done.returncode != 0:
+                raise RenderError(
+                    "ffmpeg could not join the render", hint=done.stderr[-300:].strip()
+                )
+            return verify(out, frames=plan.frames, fps=plan.fps)
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+        finally:
+            listing.unlink(missing_ok=True)
+
+    def _loudnorm(self, duration: float) -> str:
+        s = self.plan.settings
+        command = loudness_command(
+            self.plan.song, start=self.plan.start, duration=duration, target=s.target_lufs
+        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+        found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", done.stderr)
+        if done.returncode != 0 or found is None:
+            raise RenderError(
+                "ffmpeg could not measure the song's loudness", hint=done.stderr[-300:]
+            )
+        m = json.loads(found.group(0))
+        return (
+            f"loudnorm=I={s.target_lufs}:TP=-1:LRA=11:measured_I={m['input_i']}"
+            f":measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
+            f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true,"
+            "aresample=48000"
+        )
+
+
+def _inside(centre: float, scale: float) -> float:
+    half = 0.5 / scale
+    return min(1 - half, max(half, centre))
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "'\\''")
+
+
+def _smooth(w: float) -> float:
+    return w * w * (3 - 2 * w)
+
+
+def _blend(a: Planes, b: Planes, w: float, kind: TransitionKind) -> Planes:
+    """The frame ``w`` (0..1) of the way from ``a`` (leaving) to ``b`` (arriving)."""
+    if kind in (TransitionKind.DIP_BLACK, TransitionKind.DIP_WHITE):
+        width, height = a.size
+        mid = black(width, height, white=kind is TransitionKind.DIP_WHITE)
+        return _mix(a, mid, 2 * w) if w < 0.5 else _mix(mid, b, 2 * w - 1)
+    if kind is TransitionKind.ZOOM:
+        return _mix(warp(a, Camera(scale=1 + 0.4 * _smooth(w))), b, _smooth(w))
+    if kind in (
+        TransitionKind.WIPE_LEFT,
+        TransitionKind.WIPE_RIGHT,
+        TransitionKind.SLIDE_LEFT,
+        TransitionKind.SLIDE_RIGHT,
+    ):
+        return Planes(*(_sweep(pa, pb, _smooth(w), kind) for pa, pb in _pairs(a, b)))
+    return _mix(a, b, w)
+
+
+def _pairs(a: Planes, b: Planes) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(a.y, b.y), (a.u, b.u), (a.v, b.v)]
+
+
+def _mix(a: Planes, b: Planes, w: float) -> Planes:
+    w = min(1.0, max(0.0, w))
+    y, u, v = (
+        np.asarray(cv2.addWeighted(pa, 1 - w, pb, w, 0), np.uint8) for pa, pb in _pairs(a, b)
+    )
+    return Planes(y, u, v)
+
+
+def _sweep(a: np.ndarray, b: np.ndarray, w: float, kind: TransitionKind) -> np.ndarray:
+    width = a.shape[1]
+    x = min(width, max(0, round(w * width)))
+    out = a.copy()
+    if kind is TransitionKind.WIPE_LEFT:  # the edge travels right to left
+        out[:, width - x :] = b[:, width - x :]
+    elif kind is TransitionKind.WIPE_RIGHT:
+        out[:, :x] = b[:, :x]
+    elif kind is TransitionKind.SLIDE_LEFT:  # the new picture pushes the old one out leftwards
+        out[:, : width - x] = a[:, x:]
+        out[:, width - x :] = b[:, :x]
+    else:
+        out[:, x:] = a[:, : width - x]
+        out[:, :x] = b[:, width - x :]
+    return out
+
+
+def _read_progress(stream: Any, on_progress: Progress | None) -> None:
+    parser = ProgressParser()
+    for raw in stream:
+        block = parser.feed(raw.decode(errors="replace"))
+        if block is not None and on_progress is not None:
+            on_progress(block)
+
+
+def render_video(
+    plan: RenderPlan,
+    out: Path,
+    *,
+    workdir: Path,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    segment_seconds: float = SEGMENT_SECONDS,
+) -> dict[str, float]:
+    """Render ``plan`` to ``out`` in one go: written under a temporary name and renamed only
+    once it checks out, so ``out`` is never a half file. ``on_progress(frames done, total)``."""
+    renderer = Renderer(plan, workdir)
+    renderer.prepare()
+    parts: list[Path] = []
+    done = 0
+    try:
+        for segment in renderer.segments(segment_seconds):
+            part = workdir / f"segment-{segment.index:05d}.{plan.settings.container.value}"
+
+            def report(block: dict[str, float | str], base: int = done) -> None:
+                if on_progress is not None and "frame" in block:
+                    on_progress(base + int(float(block["frame"])), plan.frames)
+
+            renderer.encode(segment, part, stop=stop, on_progress=report)
+            parts.append(part)
+            done += segment.frames
+        temp = out.with_name(f".{out.name}.part")
+        report_ = renderer.mux(parts, temp)
+        temp.replace(out)
+        return report_
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)

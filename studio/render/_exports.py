@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.model import Timeline, TimelineClip, TransitionKind
+from studio.render._plan import frame_grid
 
 __all__ = ["SheetEntry", "contact_sheet_html", "to_edl", "to_otio"]
 
@@ -37,15 +38,10 @@ class _Shot:
 
 
 def _shots(timeline: Timeline, fps: int) -> list[_Shot]:
-    cuts = [round(c.start * fps) for c in timeline.clips] + [round(timeline.duration * fps)]
-    shots = []
-    for n, clip in enumerate(timeline.clips):
-        t = clip.transition_in
-        # the first clip has nothing to change from: the renderer refuses it, an export shows a cut
-        blend = 0 if t.kind is TransitionKind.CUT or n == 0 else max(1, round(t.duration * fps))
-        lead = blend // 2 if t.beat_synced else 0
-        shots.append(_Shot(clip, cuts[n], cuts[n + 1], round(clip.in_point * fps), blend, lead))
-    return shots
+    return [
+        _Shot(clip, at.first, at.last, round(clip.in_point * fps), at.blend, at.lead)
+        for clip, at in zip(timeline.clips, frame_grid(timeline, fps), strict=True)
+    ]
 
 
 # --- OpenTimelineIO --------------------------------------------------------------------------

@@ -27,7 +27,16 @@ from studio.model import (
 )
 from studio.render._effects import check as check_effects
 
-__all__ = ["PRESETS", "ClipMedia", "PlannedClip", "RenderPlan", "compile_plan", "teaser_window"]
+__all__ = [
+    "PRESETS",
+    "ClipMedia",
+    "OnGrid",
+    "PlannedClip",
+    "RenderPlan",
+    "compile_plan",
+    "frame_grid",
+    "teaser_window",
+]
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,31 @@ def _find(clips: tuple[PlannedClip, ...], frame: int) -> int:
     return lo
 
 
+@dataclass(frozen=True)
+class OnGrid:
+    """Where a timeline clip falls on the frame grid, and the frames of the transition into
+    it: the one rule the render and the exports share."""
+
+    first: int
+    last: int
+    blend: int
+    lead: int
+
+
+def frame_grid(timeline: Timeline, fps: int) -> list[OnGrid]:
+    """Every clip of ``timeline`` on the grid of ``fps``: each cut is ``round(time * fps)``
+    of the song's time (one clip's end is the next one's start, so no frame is lost or shown
+    twice); a transition is at least one frame and, beat-synced, half of it comes before the
+    cut. The first clip has nothing to change from: its transition counts as a cut."""
+    cuts = [round(c.start * fps) for c in timeline.clips] + [round(timeline.duration * fps)]
+    grid = []
+    for n, clip in enumerate(timeline.clips):
+        t = clip.transition_in
+        blend = 0 if t.kind is TransitionKind.CUT or n == 0 else max(1, round(t.duration * fps))
+        grid.append(OnGrid(cuts[n], cuts[n + 1], blend, blend // 2 if t.beat_synced else 0))
+    return grid
+
+
 def compile_plan(
     timeline: Timeline,
     media: Mapping[str, ClipMedia],
@@ -143,31 +177,28 @@ def compile_plan(
     if not song.is_file():
         raise InvalidInput(f"the song file {song.name} is missing", hint="upload the song again")
     planned: list[PlannedClip] = []
-    for number, clip in enumerate(timeline.clips, start=1):
+    if timeline.clips[0].transition_in.kind is not TransitionKind.CUT:
+        raise InvalidInput("the first clip cannot begin with a transition", hint="use a cut")
+    grid = frame_grid(timeline, fps)
+    for number, (clip, at) in enumerate(zip(timeline.clips, grid, strict=True), start=1):
         found = media.get(clip.id)
         if found is None:
             raise InvalidInput(
                 f"clip {number} has no picture or video to show",
                 hint="make or choose a take for its scene, or remove the clip",
             )
-        first, last = round(clip.start * fps), round(clip.end * fps)
-        if last <= first:
+        if at.last <= at.first:
             raise InvalidInput(
                 f"clip {number} lasts {clip.duration * 1000:.1f} ms, less than one frame at "
                 f"{fps} fps",
                 hint="lengthen it (move a cut) or remove it",
             )
         check_effects(clip.effects)
-        t = clip.transition_in
-        blend = 0 if t.kind is TransitionKind.CUT else max(1, round(t.duration * fps))
-        if blend and number == 1:
-            raise InvalidInput("the first clip cannot begin with a transition", hint="use a cut")
-        lead = blend // 2 if t.beat_synced else 0
         planned.append(
             PlannedClip(
-                number=number, first=first, last=last, media=found, in_point=clip.in_point,
-                focus=clip.focus, effects=tuple(clip.effects), transition=t.kind,
-                blend=blend, lead=lead,
+                number=number, first=at.first, last=at.last, media=found,
+                in_point=clip.in_point, focus=clip.focus, effects=tuple(clip.effects),
+                transition=clip.transition_in.kind, blend=at.blend, lead=at.lead,
             )
         )  # fmt: skip
     _check_transitions(planned, fps)

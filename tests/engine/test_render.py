@@ -64,7 +64,9 @@ def test_the_demo_storyboard_renders_in_sync_and_resumes_from_its_segments(
         assert renders[0]["status"] == RenderStatus.SUCCEEDED.value
         assert renders[0]["asset_sha256"] == result["sha256"]
 
-        again = await c.wait_job((await c.submit_job("render.video", {"project_id": pid, **PREVIEW})).id)
+        again = await c.wait_job(
+            (await c.submit_job("render.video", {"project_id": pid, **PREVIEW})).id
+        )
         assert again.result is not None
         assert again.result["segments_reused"] == again.result["segments"]
         assert again.result["sha256"] == result["sha256"]
@@ -75,7 +77,9 @@ def test_the_demo_storyboard_renders_in_sync_and_resumes_from_its_segments(
         edit = {"op": "set_transition", "clip_id": last.id,
                 "transition": {"kind": "crossfade", "duration": 0.5}}  # fmt: skip
         await c.edit_timeline(pid, [edit], revision=timeline.revision)
-        third = await c.wait_job((await c.submit_job("render.video", {"project_id": pid, **PREVIEW})).id)
+        third = await c.wait_job(
+            (await c.submit_job("render.video", {"project_id": pid, **PREVIEW})).id
+        )
         assert third.result is not None
         redone = third.result["segments"] - third.result["segments_reused"]
         assert 1 <= redone <= 2

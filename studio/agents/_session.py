@@ -26,8 +26,9 @@ SYSTEM = """You are the studio's director's assistant. The user is making a musi
 song the studio has analysed (tempo, beats, sections, energy, lyrics). Use the tools to do what
 they ask: write or revise the brief, propose concepts, make mood boards and characters, build and
 rework the storyboard (scenes on the song's beat grid), generate and approve image and clip
-takes, estimate cost. Call tools rather than describing what you would do. After the tools have
-run, answer in two or three short sentences: what was made, and what the user might do next."""
+takes, render the video, estimate cost. Call tools rather than describing what you would do.
+After the tools have run, answer in two or three short sentences: what was made, and what the
+user might do next."""
 
 
 def _spec(tool: str, does: str, **properties: dict[str, Any]) -> ToolSpec:
@@ -101,6 +102,15 @@ TOOLS: list[ToolSpec] = [
         "estimate_cost",
         "Dry run: what the remaining generation would cost, per stage and "
         "provider, against the budget.",
+    ),
+    _spec(
+        "render",
+        "Render the timeline (the approved takes on the song's clock) to a video: preset "
+        "'preview' (fast, small), 'hd' (720p), 'final' (1080p) or '4k'; optionally a teaser "
+        "of 15, 30 or 60 seconds around the peak, or another aspect.",
+        preset={"type": "string", "enum": ["preview", "hd", "final", "4k"]},
+        teaser={"type": "integer", "enum": [15, 30, 60]},
+        aspect={"type": "string", "enum": ["16:9", "9:16", "1:1", "4:5"]},
     ),
     _spec("set_budget", "Set the project's budget cap in US dollars.", usd={"type": "number"}),
     _spec("status", "Where the project stands: song, concept, mood, scenes by state, spend."),

@@ -35,7 +35,15 @@ from studio.errors import (
     StudioError,
     Unauthorized,
 )
-from studio.jobs import JobRunner, dry_run, upload_path
+from studio.jobs import (
+    JobRunner,
+    dry_run,
+    export_timeline,
+    read_export,
+    rebuild_timeline,
+    timeline_takes,
+    upload_path,
+)
 from studio.model import (
     ID_PATTERN,
     Analysis,
@@ -68,7 +76,7 @@ from studio.model import (
     utcnow,
 )
 from studio.providers import ROLES, resolve, resolve_text_model
-from studio.render._edit import Edit, apply_edits, build_timeline
+from studio.render import Edit, apply_edits
 from studio.store import AssetStore, StoreWorker, Tx, check_sha256, read_archive, restore, snapshot
 
 __all__ = ["EngineState", "create_app"]
@@ -376,11 +384,6 @@ def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
             if take is not None:
                 fresh.setdefault(scene.id, set()).add(take.id)
     return fresh
-
-
-def _scene_takes(tx: Tx, project_id: str) -> dict[str, Take]:
-    """The project's scene takes by id: what a timeline clip may show."""
-    return {t.id: t for t in tx.takes.list(project_id) if t.owner_kind is OwnerKind.SCENE}
 
 
 def _routes(state: EngineState) -> APIRouter:
@@ -762,6 +765,19 @@ def _routes(state: EngineState) -> APIRouter:
             state.publish("timeline.updated", data, pid)
         return data  # type: ignore[no-any-return]
 
+    @r.get("/projects/{ref}/timeline/export", response_model=None)
+    async def export_project_timeline(ref: str, format: str = "otio", fps: int = 30) -> Response:
+        """The timeline as ``json``, ``otio``, ``edl``, the lyrics as ``srt`` or ``ass``, or
+        the storyboard as an ``html`` contact sheet."""
+        if fps not in (24, 25, 30, 60):
+            raise InvalidInput(f"exports are at 24, 25, 30 or 60 fps, not {fps}")
+        data = await store.read(lambda tx: read_export(tx, project_id(ref)))
+        text, media_type, filename = await asyncio.to_thread(
+            export_timeline, data, format, state.assets, fps=fps
+        )
+        disposition = f'attachment; filename="{filename}"'
+        return Response(text, media_type=media_type, headers={"content-disposition": disposition})
+
     @r.post("/projects/{ref}/timeline/build")
     async def build_project_timeline(
         ref: str, request: Request, body: TimelineBuild | None = None
@@ -771,16 +787,7 @@ def _routes(state: EngineState) -> APIRouter:
         pid = project_id(ref)
         keep = body.keep_edits if body is not None else True
 
-        def op(tx: Tx) -> Timeline:
-            _, found = tx.song(pid)
-            scenes = tx.scenes.list(pid)
-            previous = tx.timelines.of_project(pid) if keep else None
-            built = build_timeline(
-                pid, scenes, _scene_takes(tx, pid), found.duration, previous=previous
-            )
-            return tx.timelines.put(built, expected_revision=None)
-
-        data, fresh = await write(request, op)
+        data, fresh = await write(request, lambda tx: rebuild_timeline(tx, pid, keep_edits=keep))
         if fresh:
             state.publish("timeline.updated", data, pid)
         return data  # type: ignore[no-any-return]
@@ -811,7 +818,7 @@ def _routes(state: EngineState) -> APIRouter:
                 mapped = found.corrected(project.audio.corrections)
                 beats, downbeats = mapped.beats, mapped.downbeats
             edited = apply_edits(
-                current, body.edits, beats=beats, downbeats=downbeats, takes=_scene_takes(tx, pid)
+                current, body.edits, beats=beats, downbeats=downbeats, takes=timeline_takes(tx, pid)
             )
             return tx.timelines.put(edited, expected_revision=body.revision)
 

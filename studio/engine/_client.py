@@ -368,6 +368,12 @@ class Client:
             await self.request("POST", f"/v1/projects/{_seg(project_id)}/timeline/edits", json=body)
         )
 
+    async def export_timeline(self, project_id: str, format: str = "otio", fps: int = 30) -> str:
+        """The timeline as json, otio or edl text, the lyrics as srt or ass, or the storyboard
+        as an html contact sheet."""
+        path = f"/v1/projects/{_seg(project_id)}/timeline/export"
+        return await self._text(path, format=format, fps=fps)
+
     async def renders(self, project_id: str) -> list[dict[str, Any]]:
         """The project's renders, newest first (status, settings, checks, the file's hash)."""
         found = await self.request("GET", f"/v1/projects/{_seg(project_id)}/renders")
@@ -512,11 +518,13 @@ class Client:
 
     async def export_lyrics(self, project_id: str, format: str = "lrc") -> str:
         """The project's lyrics as LRC or SRT text."""
+        return await self._text(f"/v1/projects/{_seg(project_id)}/lyrics", format=format)
+
+    async def _text(self, path: str, **params: Any) -> str:
+        """A route that answers in text (an export), not JSON."""
         http = await self._connection()
         reply = await http.get(
-            f"/v1/projects/{_seg(project_id)}/lyrics",
-            params={"format": format},
-            headers={"authorization": f"Bearer {self._token}"},
+            path, params=params, headers={"authorization": f"Bearer {self._token}"}
         )
         if reply.status_code >= 400:
             raise error_from_payload(reply.json().get("error", {}))

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from studio.errors import InvalidInput, JobCancelled
+from studio.errors import InvalidInput, JobCancelled, NotFound
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
 from studio.jobs._storyboard import song_of
@@ -27,6 +27,7 @@ from studio.model import (
     Aspect,
     CameraMove,
     Container,
+    OwnerKind,
     Project,
     Quality,
     Render,
@@ -34,6 +35,7 @@ from studio.model import (
     RenderStatus,
     StudioModel,
     SubtitleMode,
+    Take,
     TakeKind,
     Timeline,
     fingerprint,
@@ -53,7 +55,7 @@ from studio.render import (
 )
 from studio.store import Tx
 
-__all__ = ["RenderHandler", "RenderParams"]
+__all__ = ["RenderHandler", "RenderParams", "rebuild_timeline", "timeline_takes"]
 
 
 class RenderParams(StudioModel):
@@ -106,14 +108,30 @@ class _Inputs(StudioModel):
     """clip id -> (asset sha, still|video, camera, label)."""
 
 
+def timeline_takes(tx: Tx, project_id: str) -> dict[str, Take]:
+    """The project's scene takes by id: what a timeline clip may show."""
+    return {t.id: t for t in tx.takes.list(project_id) if t.owner_kind is OwnerKind.SCENE}
+
+
+def rebuild_timeline(tx: Tx, project_id: str, *, keep_edits: bool = True) -> Timeline:
+    """Lay the storyboard's approved takes on the timeline (one clip per scene, cut where each
+    scene starts) and keep it; ``keep_edits`` keeps what a person set on the clips."""
+    _, found = tx.song(project_id)
+    scenes = tx.scenes.list(project_id)
+    takes = timeline_takes(tx, project_id)
+    previous = tx.timelines.of_project(project_id) if keep_edits else None
+    built = build_timeline(project_id, scenes, takes, found.duration, previous=previous)
+    return tx.timelines.put(built, expected_revision=None)
+
+
 def _gather(tx: Tx, project_id: str) -> _Inputs:
     project, analysis = song_of(tx, project_id)
     assert project.audio is not None
     timeline = tx.timelines.of_project(project_id)
+    if timeline is None:
+        raise NotFound("the project has no timeline yet", hint="build it from the storyboard first")
     scenes = {s.id: s for s in tx.scenes.list(project_id)}
     takes = {t.id: t for t in tx.takes.list(project_id)}
-    if timeline is None:
-        timeline = build_timeline(project_id, list(scenes.values()), takes, project.audio.duration)
     media: dict[str, tuple[str, str, str, str]] = {}
     for clip in timeline.clips:
         take = takes.get(clip.take_id) if clip.take_id else None
@@ -145,6 +163,15 @@ class RenderHandler(JobHandler):
         p = RenderParams.model_validate(ctx.params)
         settings = p.settings()
         ctx.stage("plan", "reading the timeline")
+
+        def ensure(tx: Tx) -> Timeline | None:
+            if tx.timelines.of_project(p.project_id) is not None:
+                return None
+            return rebuild_timeline(tx, p.project_id)
+
+        made = await ctx.store.write(ensure)
+        if made is not None:
+            ctx.publish("timeline.updated", made.model_dump(mode="json"))
         found = await ctx.store.read(lambda tx: _gather(tx, p.project_id))
         plan = self._plan(ctx, p, settings, found)
         renderer = Renderer(plan, ctx.workdir)

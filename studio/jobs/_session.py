@@ -19,6 +19,7 @@ from studio.agents import converse, history
 from studio.errors import InvalidInput, NotFound
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
+from studio.jobs._render import RenderHandler, rebuild_timeline
 from studio.jobs._storyboard import (
     PlanHandler,
     concept_draft,
@@ -98,6 +99,7 @@ class _Tools:
             "set_budget": self.set_budget,
             "status": self.status,
             "make_everything": self.make_everything,
+            "render": self.render,
         }
 
     async def run(self, call: ToolCall) -> dict[str, Any]:
@@ -473,6 +475,36 @@ class _Tools:
             approved += 1
         return {"summary": f"Approved {stage} of {approved} scenes.", "approved": approved}
 
+    async def render(
+        self, preset: str = "final", teaser: int | None = None, aspect: str | None = None
+    ) -> dict[str, Any]:
+        timeline = await self.ctx.store.write(lambda tx: rebuild_timeline(tx, self.project_id))
+        self.ctx.publish("timeline.updated", timeline.model_dump(mode="json"))
+        params: dict[str, Any] = {"project_id": self.project_id, "preset": preset}
+        if teaser:
+            params["teaser"] = teaser
+        if aspect:
+            params["aspect"] = aspect
+        handler = RenderHandler()
+        done = await handler.run(self.ctx.sub(handler.kind, handler.check(params)))
+        kind = f"{teaser} s teaser" if teaser else f"{preset} render"
+        scenes = {s.id: s for s in await self.scenes()}
+        waiting = sum(
+            1 for c in timeline.clips
+            if c.scene_id in scenes and scenes[c.scene_id].state is SceneState.CLIP_READY
+        )  # fmt: skip
+        note = (
+            f" {waiting} scenes show their picture with a camera move: approve their clips "
+            "to use them."
+            if waiting
+            else ""
+        )
+        return {
+            "summary": f"The {kind} is ready: {done['filename']}, {done['duration']:.1f} s, "
+            f"{done['frames']} frames, checked in sync with the song.{note}",
+            **{k: done[k] for k in ("render_id", "sha256", "filename", "duration", "frames")},
+        }
+
     async def estimate_cost(self) -> dict[str, Any]:
         plan = await self.ctx.store.read(lambda tx: dry_run(tx, self.project_id))
         t = plan["totals"]
@@ -685,9 +717,5 @@ async def _suggestions(tools: _Tools) -> list[str]:
     if states & {SceneState.DRAFT, SceneState.TEXT_APPROVED}:
         return ["generate the images", "make the chorus scenes at night", "how much will it cost?"]
     if SceneState.IMAGE_READY in states or SceneState.IMAGE_APPROVED in states:
-        return [
-            "make the clips",
-            "regenerate scene 4 with a red car",
-            "shorter shots in the bridge",
-        ]
-    return ["approve all clips", "where are we?", "how much did it cost?"]
+        return ["make the clips", "render a preview", "regenerate scene 4 with a red car"]
+    return ["render a preview", "render a 30 s vertical teaser", "render the final video"]

@@ -127,6 +127,19 @@ def test_the_whole_video_in_one_request_and_a_clear_answer_to_nonsense(
         scenes = await c.scenes(project.id)
         assert scenes and all(s.state is SceneState.CLIP_READY for s in scenes)
         assert len(await c.moods(project.id)) == 4
+        turn = await c.say(session.id, "render a 15 s vertical teaser as a preview")
+        assert [(u.name, u.status) for u in turn.tools] == [("render", "done")], turn.text
+        assert "15 s teaser is ready" in turn.text
+        (render,) = await c.renders(project.id)
+        assert render["status"] == "succeeded" and render["settings"]["aspect"] == "9:16"
+        # the clips are made but not approved: the render shows the approved pictures, moving
+        assert (await c.timeline(project.id)).clips[0].take_id == scenes[0].image_take_id
+        assert f"{len(scenes)} scenes show their picture" in turn.text
+        await c.say(session.id, "approve all clips")
+        turn = await c.say(session.id, "render a preview")
+        assert "preview render is ready" in turn.text and "show their picture" not in turn.text
+        approved = await c.scenes(project.id)
+        assert (await c.timeline(project.id)).clips[0].take_id == approved[0].clip_take_id
         turn = await c.say(session.id, "regenerate scene 999")
         assert turn.tools[0].status == "failed" and "no scene 999" in (turn.tools[0].error or "")
         assert "failed" in turn.text

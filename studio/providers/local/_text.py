@@ -53,6 +53,25 @@ def _scene_numbers(text: str) -> list[int]:
     return numbers
 
 
+def _render_options(t: str) -> dict[str, Any]:
+    """``render a 30 s vertical teaser`` -> preset, teaser length and aspect."""
+    options: dict[str, Any] = {"preset": "final"}
+    for word, preset in (("preview", "preview"), ("draft", "preview"), ("4k", "4k"),
+                         ("720", "hd"), ("hd", "hd")):  # fmt: skip
+        if re.search(rf"\b{word}\b", t):
+            options["preset"] = preset
+            break
+    if "teaser" in t:
+        seconds = re.search(r"\b(15|30|60)\s*(?:s|sec|seconds?)?\b", t)
+        options["teaser"] = int(seconds.group(1)) if seconds else 30
+    for pattern, aspect in ((r"9:16|vertical|portrait|stories|reels?", "9:16"),
+                            (r"1:1|square", "1:1"), (r"4:5|feed", "4:5")):  # fmt: skip
+        if re.search(rf"\b(?:{pattern})\b", t):
+            options["aspect"] = aspect
+            break
+    return options
+
+
 def read_intent(text: str) -> list[ToolCall]:
     """The tool calls a request asks for, in the order to run them (empty: not understood)."""
     t = " ".join(text.lower().split())
@@ -62,6 +81,8 @@ def read_intent(text: str) -> list[ToolCall]:
     brief = re.match(r"^(?:the\s+)?brief\s*[:\-]\s*(.+)$", text.strip(), re.I | re.S)
     if brief:
         return [call(name="write_brief", arguments={"text": brief.group(1).strip()})]
+    if re.search(r"\b(render|teaser)\b", t):
+        return [call(name="render", arguments=_render_options(t))]
     if re.search(r"\b(whole|entire|full) (music )?video\b|\bdo (it )?all\b|\beverything\b", t):
         return [call(name="make_everything")]
     scenes = _scene_numbers(t)

@@ -648,6 +648,119 @@ def engine_status(
     typer.echo(f"engine running, pid {info.pid}, at {info.address}, {running} job(s) running")
 
 
+async def follow(c: Client, job: Any, label: str) -> Any:
+    """Draw a job's progress on one line until it ends; returns the finished job (raising
+    ``JobFailed`` with the engine's message if it failed)."""
+    while True:
+        job = await c.job(job.id)
+        bar = "#" * int(job.progress * 30)
+        line = f"\r  {label} [{bar:<30}] {job.progress * 100:5.1f}% {job.message[:48]:<48}"
+        typer.echo(line, nl=False, err=True)
+        if job.status.finished:
+            typer.echo("", err=True)
+            return await c.wait_job(job.id)
+        await asyncio.sleep(0.25)
+
+
+@app.command()
+def render(
+    project: str,
+    *,
+    home: HomeOption = None,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="a fast 640x360 draft for review")
+    ] = False,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="final (1080p), hd, preview, vertical, square, feed, 4k, web"),
+    ] = None,
+    aspect: Annotated[str | None, typer.Option(help="16:9, 9:16, 1:1 or 4:5")] = None,
+    resolution: Annotated[int | None, typer.Option(help="the short side: 360 ... 2160")] = None,
+    fps: Annotated[int | None, typer.Option(help="24, 25, 30 or 60")] = None,
+    teaser: Annotated[
+        int | None, typer.Option(help="only 15, 30 or 60 s around the song's peak")
+    ] = None,
+    gif: Annotated[bool, typer.Option("--gif", help="also a looping GIF of it")] = False,
+    loudness: Annotated[
+        bool, typer.Option("--loudness", help="normalise the song to -14 LUFS, -1 dBTP")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="the file to write")] = None,
+) -> None:
+    """Render the project's timeline (built from the approved storyboard if it has none) to a
+    checked video file."""
+    if preview and preset:
+        raise InvalidInput("--preview and --preset do not go together", hint="give one of them")
+    options = {
+        "aspect": aspect, "resolution": resolution, "fps": fps, "teaser": teaser,
+        "animation": "gif" if gif else None, "normalize_loudness": loudness or None,
+    }  # fmt: skip
+    params: dict[str, Any] = {"preset": "preview" if preview else preset or "final"}
+    params |= {k: v for k, v in options.items() if v is not None}
+
+    async def go(c: Client) -> list[Path]:
+        p = await c.get_project(project)
+        job = await c.submit_job("render.video", {"project_id": p.id, **params})
+        done = await follow(c, job, "render")
+        result = done.result or {}
+        dest = out or Path(result["filename"])
+        made = [await c.download(result["sha256"], dest)]
+        if "animation" in result:
+            made.append(await c.download(result["animation"]["sha256"], dest.with_suffix(".gif")))
+        return made
+
+    for path in _run(home, go):
+        typer.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+@app.command()
+def timeline(
+    project: str,
+    *,
+    home: HomeOption = None,
+    build: Annotated[
+        bool, typer.Option("--build", help="lay the approved storyboard on it again first")
+    ] = False,
+    export: Annotated[
+        str | None, typer.Option(help="print it as json, otio, edl, srt, ass or html")
+    ] = None,
+    fps: Annotated[int, typer.Option(help="the frame rate of an otio or edl export")] = 30,
+) -> None:
+    """Show the project's timeline (clip, time, take, transition), or export it."""
+
+    async def go(c: Client) -> str:
+        p = await c.get_project(project)
+        if build:
+            await c.build_timeline(p.id)
+        if export:
+            return await c.export_timeline(p.id, export, fps=fps)
+        t = await c.timeline(p.id)
+        rows = [f"timeline of {p.name}: {len(t.clips)} clips, {t.duration:.2f} s, rev {t.revision}"]
+        for n, clip in enumerate(t.clips, start=1):
+            change = clip.transition_in.kind.value
+            fx = ", ".join(e.name for e in clip.effects)
+            rows.append(
+                f"  {n:3d}  {clip.start:7.2f}-{clip.end:7.2f}s  {change:<10} "
+                f"{clip.take_id or 'no take':<26} {fx}"
+            )
+        return "\n".join(rows) + "\n"
+
+    typer.echo(_run(home, go), nl=False)
+
+
+@app.command()
+def demo(
+    home: HomeOption = None,
+    aspect: Annotated[str, typer.Option(help="16:9, 9:16, 1:1 or 4:5")] = "16:9",
+    seconds: Annotated[
+        float | None, typer.Option(help="use only the first N seconds of the demo song")
+    ] = None,
+) -> None:
+    """The whole offline pipeline on the built-in demo song, to an MP4 and a contact sheet."""
+    from studio.demo import run_demo
+
+    run_demo(Home.resolve(home), aspect=aspect, seconds=seconds)
+
+
 @app.command()
 def doctor(home: HomeOption = None) -> None:
     """Check the set-up: ffmpeg, the store, the engine, provider keys (never printing a key)."""

@@ -13,6 +13,7 @@ import pytest
 
 from studio.engine import Client, Home, find_engine, stop_engine
 from studio.providers import ROLES
+from studio.render import probe
 from tests.engine.test_api import call
 
 pytestmark = pytest.mark.slow
@@ -162,7 +163,8 @@ def test_the_demo_runs_offline_from_song_to_render(home: Home, tmp_path: Path) -
     said = " ".join(line.strip().removeprefix("studio: ") for line in done.stdout.splitlines())
     assert "(make_everything;" in said and "26 new clip takes" in said
     assert "Revised scenes" in said and "new image takes" in said
-    assert "Still to make: 0 images and" in said  # the chorus clips are stale, the rest not
+    assert "Still to make: 0 images and 0 clips" in said  # the chorus clips were made again
+    assert "Approved clips of 26 scenes" in said and "The hd render is ready" in said
     from studio.audio import demo_lyrics_lrc, synthesize_song
 
     sung = [
@@ -172,7 +174,15 @@ def test_the_demo_runs_offline_from_song_to_render(home: Home, tmp_path: Path) -
     out = tmp_path / "demo-output"
     assert (out / "song-map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "storyboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (out / "testcard.mp4").stat().st_size > 0
+    video = Path(done.stdout.split("video: ", 1)[1].splitlines()[0])
+    info = probe(video, count_frames=True)
+    assert (info.width, info.height, info.audio) == (1280, 720, "aac")
+    song_seconds = synthesize_song()[0].shape[0] / 44100
+    assert info.frames == round(song_seconds * 24)  # the clip takes' own rate
+    sheet = Path(done.stdout.split("contact sheet: ", 1)[1].split(" (")[0])
+    assert sheet.read_text().count("data:image/jpeg;base64,") == 26
+    assert json.loads((out / "timeline.otio").read_text())["OTIO_SCHEMA"] == "Timeline.1"
+    assert "FCM: NON-DROP FRAME" in (out / "timeline.edl").read_text()
     assert (out / "demo.studio.zip").stat().st_size > 0
     assert find_engine(home) is None  # the demo stops the engine it started
 
@@ -318,3 +328,35 @@ def test_providers_say_who_plays_each_role_and_never_print_a_key(
     broken = studio(cli_home, "providers", env=env, cwd=tmp_path)
     assert broken.returncode == 1 and f"{config} is not valid TOML" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_a_short_vertical_demo_then_a_preview_teaser_and_the_timeline(
+    cli_home: Home, tmp_path: Path
+) -> None:
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = studio(cli_home, *args, env=OFFLINE, cwd=tmp_path)
+        assert (done.returncode == 0) is ok, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        return done
+
+    shown = run("demo", "--aspect", "9:16", "--seconds", "16").stdout
+    video = Path(shown.split("video: ", 1)[1].splitlines()[0])
+    info = probe(video, count_frames=True)
+    assert (info.width, info.height) == (720, 1280)
+    assert info.frames == 16 * 24
+    name = shown.split("project: ", 1)[1].split(" (")[0]
+
+    listing = run("timeline", name).stdout.splitlines()
+    assert listing[0].startswith(f"timeline of {name}: ")
+    clips = int(listing[0].split(": ")[1].split(" clips")[0])
+    assert clips >= 2 and len(listing) == 1 + clips
+    assert all(" tk_" in row for row in listing[1:])  # every clip shows an approved take
+
+    made = run("render", name, "--preview", "--teaser", "15", "--gif", "-o", "teaser.mp4")
+    assert "wrote teaser.mp4" in made.stdout and "wrote teaser.gif" in made.stdout
+    teaser = probe(tmp_path / "teaser.mp4")
+    assert teaser.height == 360 and 12 <= teaser.duration <= 16
+    assert (tmp_path / "teaser.gif").read_bytes()[:4] == b"GIF8"
+
+    refused = run("render", name, "--preset", "cinema", ok=False)
+    assert "no render preset 'cinema'" in refused.stderr and "use one of final" in refused.stderr

@@ -23,6 +23,7 @@ from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
 from studio.jobs._storyboard import song_of
 from studio.model import (
+    FRAME_RATES,
     Analysis,
     Aspect,
     CameraMove,
@@ -51,6 +52,7 @@ from studio.render import (
     ass_document,
     build_timeline,
     compile_plan,
+    probe,
     teaser_window,
 )
 from studio.store import Tx
@@ -65,6 +67,8 @@ class RenderParams(StudioModel):
     aspect: Aspect | None = None
     resolution: int | None = None
     fps: int | None = None
+    """Frames per second; by default the clip takes' own rate when they share one (motion is
+    never resampled when it need not be), else the preset's."""
     quality: Quality | None = None
     container: Container | None = None
     normalize_loudness: bool | None = None
@@ -173,6 +177,8 @@ class RenderHandler(JobHandler):
         if made is not None:
             ctx.publish("timeline.updated", made.model_dump(mode="json"))
         found = await ctx.store.read(lambda tx: _gather(tx, p.project_id))
+        if p.fps is None:
+            settings = await asyncio.to_thread(_native_rate, settings, ctx, found)
         plan = self._plan(ctx, p, settings, found)
         renderer = Renderer(plan, ctx.workdir)
         ctx.stage("check", "reading every picture and clip")
@@ -322,6 +328,21 @@ class RenderHandler(JobHandler):
         media_type = f"image/{kind}"
         await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
         return {"sha256": sha, "size": size, "media_type": media_type}
+
+
+def _native_rate(settings: RenderSettings, ctx: JobContext, found: _Inputs) -> RenderSettings:
+    """The preset's settings at the clip takes' frame rate, when they all share one the
+    render can make."""
+    rates = set()
+    for sha, kind, _, _ in found.media.values():
+        if kind == "video":
+            path = ctx.assets.path(sha)
+            rates.add(probe(path).fps if path.is_file() else None)
+    if len(rates) == 1:
+        (rate,) = rates
+        if rate is not None and float(rate).is_integer() and int(rate) in FRAME_RATES:
+            return settings.model_copy(update={"fps": int(rate)})
+    return settings
 
 
 def _segment_key(plan: RenderPlan, segment: Segment, found: _Inputs) -> dict[str, Any]:

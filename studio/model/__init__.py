@@ -23,7 +23,16 @@ from studio.model._base import (
 from studio.model._job import Job, JobStatus
 from studio.model._lyrics import LyricLine, Lyrics, LyricsSource, LyricWord
 from studio.model._project import AudioTrack, Brief, Character, Concept, Mood, Project
-from studio.model._render import Aspect, Container, Quality, Render, RenderSettings, RenderStatus
+from studio.model._render import (
+    FRAME_RATES,
+    RESOLUTIONS,
+    Aspect,
+    Container,
+    Quality,
+    Render,
+    RenderSettings,
+    RenderStatus,
+)
 from studio.model._review import Comment, CommentKind, TargetKind
 from studio.model._scene import (
     TEXT_FIELDS,
@@ -47,7 +56,9 @@ from studio.model._timeline import (
 )
 
 __all__ = [
+    "FRAME_RATES",
     "ID_PATTERN",
+    "RESOLUTIONS",
     "TEXT_FIELDS",
     "Analysis",
     "AnalysisCorrections",

@@ -51,6 +51,7 @@ class MediaInfo:
     frames: int | None
     audio_rate: int | None = None
     audio_channels: int | None = None
+    fps: float | None = None
 
 
 def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
@@ -69,6 +70,7 @@ def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
     h, m, s = duration.groups()
     video = re.search(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})", text)
     audio = re.search(r"Stream #\S+.*?: Audio: (\w+)[^\n]*?, (\d+) Hz, ([^,\n]+)", text)
+    rate = re.search(r"Stream #\S+.*?: Video: [^\n]*?, (\d+(?:\.\d+)?) fps", text)
     frames = None
     if count_frames:
         found = re.findall(r"frame=\s*(\d+)", text)
@@ -82,6 +84,7 @@ def probe(path: Path, *, count_frames: bool = False) -> MediaInfo:
         frames=frames,
         audio_rate=int(audio.group(2)) if audio else None,
         audio_channels=_channels(audio.group(3)) if audio else None,
+        fps=float(rate.group(1)) if rate else None,
     )
 
 

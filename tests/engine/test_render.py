@@ -5,6 +5,7 @@ re-encode only what changed; a teaser on downbeats; cancel and bad input leave n
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,19 @@ def test_the_demo_storyboard_renders_in_sync_and_resumes_from_its_segments(
         assert again.result is not None
         assert again.result["segments_reused"] == again.result["segments"]
         assert again.result["sha256"] == result["sha256"]
+
+        # the same timeline for an edit suite, and the storyboard as a contact sheet
+        otio = json.loads(await c.export_timeline(pid, "otio", fps=24))
+        video = otio["tracks"]["children"][0]["children"]
+        assert len([i for i in video if i["OTIO_SCHEMA"].startswith("Clip")]) == len(scenes)
+        edl = await c.export_timeline(pid, "edl", fps=24)
+        assert edl.count(" V     C ") == len(scenes) and "FCM: NON-DROP FRAME" in edl
+        sheet = await c.export_timeline(pid, "html")
+        assert sheet.count("data:image/jpeg;base64,") == len(scenes)
+        assert "[Events]" in await c.export_timeline(pid, "ass")
+        assert "-->" in await c.export_timeline(pid, "srt")
+        with pytest.raises(InvalidInput, match="not 'mov'"):
+            await c.export_timeline(pid, "mov")
 
         # a crossfade into the last clip touches only the last segment or two
         timeline = await c.build_timeline(pid)

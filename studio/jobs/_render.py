@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from typing import Any, Literal
 
 from pydantic import Field
 
+from studio.audio import to_srt
 from studio.errors import InvalidInput, JobCancelled, NotFound
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
@@ -28,6 +30,7 @@ from studio.model import (
     Aspect,
     CameraMove,
     Container,
+    Lyrics,
     OwnerKind,
     Project,
     Quality,
@@ -36,6 +39,7 @@ from studio.model import (
     RenderStatus,
     StudioModel,
     SubtitleMode,
+    SubtitleStyle,
     Take,
     TakeKind,
     Timeline,
@@ -54,6 +58,7 @@ from studio.render import (
     compile_plan,
     probe,
     teaser_window,
+    windowed_lines,
 )
 from studio.store import Tx
 
@@ -272,6 +277,9 @@ class RenderHandler(JobHandler):
         }  # fmt: skip
         if p.animation:
             made["animation"] = await self._animation(ctx, sha, p.animation, plan)
+        track, lyrics = found.timeline.subtitles, found.project.audio
+        if track.mode is SubtitleMode.SIDECAR and lyrics is not None and lyrics.lyrics:
+            made["subtitles"] = await self._sidecars(ctx, plan, lyrics.lyrics, track.style)
         ctx.progress(1.0, "done")
         return made
 
@@ -311,6 +319,26 @@ class RenderHandler(JobHandler):
         await ctx.store.write(lambda tx: tx.assets.add(sha, size, "video/mp4"))
         return {"sha256": sha}
 
+    async def _sidecars(
+        self, ctx: JobContext, plan: RenderPlan, lyrics: Lyrics, style: SubtitleStyle
+    ) -> dict[str, str]:
+        """The lyrics beside the video, on its clock (a teaser's start is its zero)."""
+        window = (plan.start, plan.start + plan.frames / plan.fps)
+        width, height = plan.size
+        texts = {
+            "ass": ass_document(lyrics, style, width=width, height=height, window=window),
+            "srt": to_srt(
+                lyrics.model_copy(update={"lines": windowed_lines(lyrics.lines, window)})
+            ),
+        }
+        shas = {}
+        for fmt, text in texts.items():
+            data = text.encode("utf-8")
+            sha, size = await asyncio.to_thread(ctx.assets.put_bytes, data)
+            await ctx.store.write(functools.partial(_keep_asset, sha=sha, size=size))
+            shas[fmt] = sha
+        return shas
+
     async def _animation(
         self, ctx: JobContext, source: str, kind: str, plan: RenderPlan
     ) -> dict[str, Any]:
@@ -328,6 +356,10 @@ class RenderHandler(JobHandler):
         media_type = f"image/{kind}"
         await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
         return {"sha256": sha, "size": size, "media_type": media_type}
+
+
+def _keep_asset(tx: Tx, *, sha: str, size: int) -> None:
+    tx.assets.add(sha, size, "text/plain; charset=utf-8")
 
 
 def _native_rate(settings: RenderSettings, ctx: JobContext, found: _Inputs) -> RenderSettings:

@@ -44,7 +44,7 @@ from studio.render._plan import (
 )
 from studio.render._probe import MediaInfo, ProgressParser, probe, verify
 from studio.render._render import Renderer, Segment, render_video
-from studio.render._subtitles import ass_document, font_dir
+from studio.render._subtitles import ass_document, font_dir, windowed_lines
 
 __all__ = [
     "CURVES",
@@ -109,4 +109,5 @@ __all__ = [
     "to_rgb",
     "verify",
     "video_model",
+    "windowed_lines",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from studio.errors import RenderError
 from studio.model import LyricLine, Lyrics, LyricWord, SubtitleStyle
 
-__all__ = ["ass_document", "font_dir"]
+__all__ = ["ass_document", "font_dir", "windowed_lines"]
 
 _STYLE_NAME = "Lyrics"
 # &HAABBGGRR. In karaoke, libass draws a syllable in SecondaryColour until it is sung and in
@@ -46,7 +46,7 @@ def ass_document(
 ) -> str:
     """The lyrics for a ``width`` x ``height`` frame. With ``window=(a, b)`` only the lines sung
     between ``a`` and ``b`` seconds are kept, on a clock that starts at ``a`` (a teaser)."""
-    lines = _windowed(lyrics.lines, window) if window is not None else lyrics.lines
+    lines = windowed_lines(lyrics.lines, window) if window is not None else lyrics.lines
     scale = min(width, height) / 1080
     size = max(8, round(style.size * scale))
     outline = style.outline * scale
@@ -143,7 +143,8 @@ def _escape(text: str) -> str:
     return re.sub(r"\r\n|\r|\n", r"\\N", text)
 
 
-def _windowed(lines: list[LyricLine], window: tuple[float, float]) -> list[LyricLine]:
+def windowed_lines(lines: list[LyricLine], window: tuple[float, float]) -> list[LyricLine]:
+    """The lines sung between ``a`` and ``b`` seconds, on a clock that starts at ``a``."""
     a, b = window
     limit = b - a
     out = []

@@ -109,6 +109,9 @@ def test_a_teaser_is_cut_on_downbeats_around_the_peak_and_made_into_a_gif(
 
     async def go(c: Client) -> None:
         pid = await _ready(c, song, lrc)
+        timeline = await c.build_timeline(pid)
+        sidecar = {"op": "set_subtitles", "subtitles": {"mode": "sidecar"}}
+        await c.edit_timeline(pid, [sidecar], revision=timeline.revision)
         params = {"project_id": pid, **PREVIEW, "teaser": 15, "animation": "gif"}
         done = await c.wait_job((await c.submit_job("render.video", params)).id, timeout=600)
         assert done.result is not None
@@ -122,6 +125,19 @@ def test_a_teaser_is_cut_on_downbeats_around_the_peak_and_made_into_a_gif(
         assert start < peak.end and start + length > peak.start
         gif = await c.download(done.result["animation"]["sha256"], tmp_path / "teaser.gif")
         assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+        # the lyrics beside it, on the teaser's own clock
+        srt = (await c.download(done.result["subtitles"]["srt"], tmp_path / "t.srt")).read_text()
+        sung = [
+            line  # every line sung during the teaser, one that started before it too
+            for line in (await c.lyrics(pid)).lines
+            if line.end > start and line.start < start + length
+        ]
+        assert srt.count(" --> ") == len(sung) > 0
+        first = srt.split(" --> ")[0].splitlines()[-1]
+        h, m, sec = first.replace(",", ".").split(":")
+        assert abs(int(h) * 3600 + int(m) * 60 + float(sec) - max(0, sung[0].start - start)) < 0.002
+        ass = (await c.download(done.result["subtitles"]["ass"], tmp_path / "t.ass")).read_text()
+        assert ass.count("Dialogue:") == len(sung)
 
     call(home, go)
 

@@ -415,3 +415,16 @@ def test_renderer_segments_cover_the_plan_without_gaps(tmp_path: Path) -> None:
     segments = Renderer(plan, tmp_path).segments(10.0)
     assert segments[0].first == 0 and segments[-1].last == 600
     assert all(a.last == b.first for a, b in itertools.pairwise(segments))
+
+
+@pytest.mark.parametrize(("kind", "magic"), [("gif", b"GIF8"), ("webp", b"RIFF")])
+def test_a_looping_animation_of_a_render(tmp_path: Path, kind: str, magic: bytes) -> None:
+    from studio.render import animation_command, testcard_command
+
+    card = tmp_path / "card.mp4"
+    subprocess.run(testcard_command(card, duration=1, width=160, height=90, fps=25), check=True)
+    out = tmp_path / f"teaser.{kind}"
+    subprocess.run(animation_command(card, out, kind=kind, width=120, fps=12), check=True)
+    assert out.read_bytes()[:4] == magic
+    with Image.open(out) as animation:
+        assert animation.size == (120, 68) and animation.n_frames >= 10

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from studio.errors import InvalidInput, JobCancelled, RenderError
 from studio.providers import GeneratedVideo, ProviderCard, VideoRequest
 from studio.render._ffmpeg import encode_frames_command
 from studio.render._motion import Frame, cover, frames
+from studio.render._pipe import feed
 
 __all__ = ["LocalVideoModel", "make_clip", "video_model"]
 
@@ -55,31 +55,8 @@ def make_clip(request: VideoRequest, *, stop: threading.Event | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="studio-clip-") as tmp:
         out = Path(tmp) / "clip.mp4"
         command = encode_frames_command(out, width=width, height=height, fps=request.fps)
-        proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        assert proc.stdin is not None and proc.stderr is not None
-        try:
-            for frame in frames(first, request.camera, count, last=last):
-                if stop is not None and stop.is_set():
-                    raise JobCancelled("the clip was cancelled")
-                proc.stdin.write(frame.tobytes())
-            proc.stdin.close()
-            error = proc.stderr.read().decode(errors="replace")
-            if proc.wait() != 0:
-                raise RenderError("ffmpeg could not encode the clip", hint=error[-300:].strip())
-        except BrokenPipeError as exc:
-            proc.wait()
-            raise RenderError(
-                "ffmpeg stopped while the clip was being encoded",
-                hint=proc.stderr.read().decode(errors="replace")[-300:].strip(),
-            ) from exc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
+        pictures = (f.data for f in frames(first, request.camera, count, last=last))
+        feed(command, pictures, what="clip", stop=stop)
         return out.read_bytes()
 
 

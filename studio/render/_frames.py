@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from studio.errors import RenderError
 from studio.render._ffmpeg import decode_video_command
-from studio.render._motion import Camera
+from studio.render._motion import Camera, seen
 
 __all__ = ["Planes", "StillSource", "VideoSource", "black", "from_rgb", "to_rgb", "warp"]
 
@@ -42,10 +42,6 @@ class Planes:
 
     def tobytes(self) -> bytes:
         return self.y.tobytes() + self.u.tobytes() + self.v.tobytes()
-
-    def write(self, pipe: object) -> None:
-        for plane in (self.y, self.u, self.v):
-            pipe.write(plane.data)  # type: ignore[attr-defined]
 
     @classmethod
     def from_bytes(cls, data: bytes, width: int, height: int) -> Planes:
@@ -102,25 +98,11 @@ def black(width: int, height: int, *, white: bool = False) -> Planes:
 
 
 def warp(frame: Planes, camera: Camera) -> Planes:
-    """``frame`` seen through ``camera``: one bilinear resample per plane, sub-pixel exact; the
-    border mirrors (a camera kept inside the picture never shows it)."""
+    """``frame`` seen through ``camera``, each plane resampled once (the chroma planes at their
+    own half size, so the move is the same fraction of the picture)."""
     if camera == Camera():
         return frame
-    w, h = frame.size
-
-    def one(plane: Plane, pw: int, ph: int) -> Plane:
-        return np.asarray(
-            cv2.warpAffine(
-                plane,
-                camera.matrix(pw, ph),
-                (pw, ph),
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REFLECT,
-            ),
-            dtype=np.uint8,
-        )
-
-    return Planes(one(frame.y, w, h), one(frame.u, w // 2, h // 2), one(frame.v, w // 2, h // 2))
+    return Planes(seen(frame.y, camera), seen(frame.u, camera), seen(frame.v, camera))
 
 
 class Source(Protocol):

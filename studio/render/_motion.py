@@ -21,7 +21,17 @@ from numpy.typing import NDArray
 
 from studio.model import CameraMove
 
-__all__ = ["Camera", "Frame", "camera_at", "cover", "ease", "focus_point", "frames", "morph"]
+__all__ = [
+    "Camera",
+    "Frame",
+    "camera_at",
+    "cover",
+    "ease",
+    "focus_point",
+    "frames",
+    "morph",
+    "seen",
+]
 
 Frame = NDArray[np.uint8]
 """An RGB picture, height x width x 3."""
@@ -189,17 +199,22 @@ def frames(
     for i in range(count):
         u = i / (count - 1) if count > 1 else 0.0
         picture = first if blend is None else blend(ease(u))
-        camera = camera_at(move, u, width=w, height=h, focus=focus)
-        if camera == Camera():
-            yield picture
-            continue
-        yield np.asarray(
-            cv2.warpAffine(
-                picture,
-                camera.matrix(w, h),
-                (w, h),
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REFLECT,
-            ),
-            dtype=np.uint8,
-        )
+        yield seen(picture, camera_at(move, u, width=w, height=h, focus=focus))
+
+
+def seen(picture: NDArray[np.uint8], camera: Camera) -> NDArray[np.uint8]:
+    """``picture`` (any number of channels) through ``camera``, the same size: one bilinear
+    resample, sub-pixel exact; the border mirrors (a camera kept inside never shows it)."""
+    if camera == Camera():
+        return picture
+    h, w = picture.shape[:2]
+    return np.asarray(
+        cv2.warpAffine(
+            picture,
+            camera.matrix(w, h),
+            (w, h),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REFLECT,
+        ),
+        dtype=np.uint8,
+    )

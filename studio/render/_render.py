@@ -9,14 +9,13 @@ and the benchmarks.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from studio.errors import InvalidInput, JobCancelled, RenderError
+from studio.errors import InvalidInput, RenderError
 from studio.model import TransitionKind
 from studio.render._effects import Motion, motion
 from studio.render._ffmpeg import (
@@ -37,8 +36,9 @@ from studio.render._ffmpeg import (
 )
 from studio.render._frames import Planes, VideoSource, black, from_rgb, warp
 from studio.render._motion import Camera, camera_at, focus_point
+from studio.render._pipe import feed
 from studio.render._plan import PlannedClip, RenderPlan
-from studio.render._probe import ProgressParser, probe, verify
+from studio.render._probe import probe, verify
 from studio.render._subtitles import font_dir
 
 __all__ = ["Renderer", "Segment", "render_video"]
@@ -188,7 +188,7 @@ class Renderer:
             out = Planes(np.asarray(cv2.LUT(out.y, table.astype(np.uint8))), out.u, out.v)
         return out
 
-    def frames(self, first: int, last: int) -> Iterator[Planes]:
+    def frames(self, first: int, last: int) -> Generator[Planes]:
         """The frames ``first`` up to ``last`` on the song's grid, in order."""
         sources: dict[int, Any] = {}
         try:
@@ -236,40 +236,15 @@ class Renderer:
             out, width=self.width, height=self.height, fps=s.fps, codec=codec,
             first_frame=segment.first, burn=self._burn(),
         )  # fmt: skip
-        proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        reader = threading.Thread(
-            target=_read_progress, args=(proc.stdout, on_progress), daemon=True
-        )
-        reader.start()
-        failed = True
+        pictures = self.frames(segment.first, segment.last)
+        planes = (p.data for picture in pictures for p in (picture.y, picture.u, picture.v))
         try:
-            for picture in self.frames(segment.first, segment.last):
-                if stop is not None and stop.is_set():
-                    raise JobCancelled("the render was cancelled")
-                picture.write(proc.stdin)
-            proc.stdin.close()
-            error = proc.stderr.read().decode(errors="replace")
-            if proc.wait() != 0:
-                raise RenderError("ffmpeg could not encode the render", hint=error[-300:].strip())
-            failed = False
-        except BrokenPipeError as exc:
-            proc.wait()
-            raise RenderError(
-                "ffmpeg stopped while the render was being encoded",
-                hint=proc.stderr.read().decode(errors="replace")[-300:].strip(),
-            ) from exc
+            feed(command, planes, what="render", stop=stop, on_progress=on_progress)
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-            reader.join(timeout=5)
-            if failed:
-                out.unlink(missing_ok=True)
+            pictures.close()  # the clip takes' decoders stop now, not when collected
 
     def mux(self, segments: list[Path], out: Path) -> dict[str, float]:
         """Join the segments, add the song once, and check the result."""
@@ -382,14 +357,6 @@ def _sweep(a: np.ndarray, b: np.ndarray, w: float, kind: TransitionKind) -> np.n
         out[:, x:] = a[:, : width - x]
         out[:, :x] = b[:, width - x :]
     return out
-
-
-def _read_progress(stream: Any, on_progress: Progress | None) -> None:
-    parser = ProgressParser()
-    for raw in stream:
-        block = parser.feed(raw.decode(errors="replace"))
-        if block is not None and on_progress is not None:
-            on_progress(block)
 
 
 def render_video(

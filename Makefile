@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.analysis
 	$(PY) -m benchmarks.local_image
 	$(PY) -m benchmarks.storyboard
+	$(PY) -m benchmarks.render
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

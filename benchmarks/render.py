@@ -1,0 +1,690 @@
+"""The render of issue 5's reference workload, beside the encode-only floor and the two usual
+ways of making the same video, run side by side in one run.
+
+    python -m benchmarks.render [--seconds 60 180] [--skip-moviepy] [--skip-1080]
+
+The workload, for each length of song: a still per five seconds (12 for 60 s, 36 for 180 s;
+1280x720 pictures by the offline painter), each with a slow camera move (zoom in, zoom out,
+pan left, pan right, push in, in turn), 0.5 s crossfades between all scenes, six lyric lines a
+minute burned in (karaoke ASS, DejaVu Sans), 1280x720 at 30 fps, H.264 at the studio's
+"standard" settings (libx264 veryfast, CRF 20) and AAC 192 kbps at 48 kHz, in an MP4.
+
+Contenders, each making a real MP4 of the song's length, one at a time, each in its own
+process so one's memory never counts for another:
+
+- encode-only floor: one ffmpeg encoding the frames the studio's renderer makes (YUV 4:2:0,
+  written to a raw file beforehand, so ffmpeg converts nothing) with the same encoder settings,
+  and encoding and muxing the song's AAC in the same command. The floor plus the subtitles
+  burned (same command with the ``ass`` filter) is shown too: it is work every contender does.
+- studio: ``compile_plan`` and ``render_video`` (segments, mux, and read-back verification;
+  the verification is timed again on its own afterwards).
+- MoviePy 2 (the ``bench`` extra), the idiomatic way: an ImageClip per scene resized by a
+  function of time inside a 1280x720 composite, CrossFadeIn between scenes, TextClip lyrics
+  (plain lines: it has no karaoke fill), ``write_videofile``. It renders about four times
+  slower than real time, so by default only songs up to 60 s (``--moviepy-up-to``).
+- one plain ffmpeg command: ``zoompan`` per still, ``xfade`` between them, the ``ass`` filter.
+
+Times are wall clock; a Python contender's time starts after its imports. Peak memory is the
+sum of the resident memory of the contender's process tree (its encoders included), sampled
+every 20 ms, with an upper bound for what happened between samples (each live process's own
+peak, summed). The machine is shared and noisy: read the ratios, not the seconds. Results go
+to stdout as Markdown and to benchmarks/results/render.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.model import (
+    CameraMove,
+    LyricLine,
+    Lyrics,
+    LyricWord,
+    RenderSettings,
+    SubtitleStyle,
+    Timeline,
+    TimelineClip,
+    Transition,
+    TransitionKind,
+)
+from studio.render import (
+    ClipMedia,
+    Renderer,
+    RenderPlan,
+    ass_document,
+    compile_plan,
+    ffmpeg_info,
+    ffmpeg_path,
+    font_dir,
+    probe,
+)
+from studio.render._ffmpeg import encode_video_command, subtitles_filter, video_codec
+
+RESULTS = Path(__file__).with_name("results") / "render.json"
+ROOT = Path(__file__).resolve().parents[1]
+FPS = 30
+SCENE_SECONDS = 5.0
+CROSSFADE = 0.5
+LINES_PER_MINUTE = 6
+MOVES = [
+    CameraMove.ZOOM_IN,
+    CameraMove.ZOOM_OUT,
+    CameraMove.PAN_LEFT,
+    CameraMove.PAN_RIGHT,
+    CameraMove.PUSH_IN,
+]
+PROMPTS = [
+    "empty highway at dusk, headlights far away",
+    "neon signs reflected in wet asphalt, a city street in the rain at night",
+    "a crowd of dancers in the city at night, neon lights",
+    "a singer alone on the beach at sunset",
+    "misty mountains at dawn, a forest below",
+    "abstract dreamy circles, bokeh",
+]
+LYRICS = [
+    "we drove all night with the windows down",
+    "the city lights were calling out our names",
+    "nothing to lose and nowhere to be",
+    "hold on to the sound of the morning",
+    "every street a song we used to know",
+    "and the radio played it one more time",
+]
+# the studio's "standard" MP4 settings (libx264 high, veryfast, CRF 20) with its keyframe
+# rules, for every contender; and the studio's audio settings for the song
+CODEC = video_codec("mp4", "standard")
+GOP = ["-g", str(2 * FPS), "-x264-params", "scenecut=0:open-gop=0"]
+AUDIO = ["-c:a", "aac", "-b:a", "192k", "-ar", "48000"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One length of the reference workload, as files and the timeline that uses them;
+    JSON-able so a contender's process can rebuild it."""
+
+    seconds: float
+    song: str
+    stills: list[str]
+    focus: list[tuple[float, float]]
+    """Where each still's push-in heads (the studio finds it itself; the others are told)."""
+    width: int = 1280
+    height: int = 720
+
+    @property
+    def scenes(self) -> int:
+        return len(self.stills)
+
+    @property
+    def frames(self) -> int:
+        return round(self.seconds * FPS)
+
+    def cut(self, k: int) -> int:
+        """The frame scene ``k`` begins on (the song's length for ``k == scenes``)."""
+        return round(self.seconds * k / self.scenes * FPS)
+
+    def shown(self, k: int) -> tuple[int, int]:
+        """Frames where scene ``k`` is on screen, its crossfades included: each crossfade is
+        centred on its cut, as the studio's beat-synced transitions are."""
+        blend = round(CROSSFADE * FPS)
+        lead = blend // 2
+        first = self.cut(k) - lead if k > 0 else 0
+        last = self.cut(k + 1) + blend - lead if k < self.scenes - 1 else self.frames
+        return first, last
+
+    def timeline(self) -> Timeline:
+        fade = Transition(kind=TransitionKind.CROSSFADE, duration=CROSSFADE)
+        clips = [
+            TimelineClip(
+                start=self.cut(k) / FPS,
+                duration=(self.cut(k + 1) - self.cut(k)) / FPS,
+                transition_in=fade if k else Transition(),
+            )
+            for k in range(self.scenes)
+        ]
+        return Timeline(project_id="bench", duration=self.frames / FPS, clips=clips)
+
+    def lyrics(self) -> Lyrics:
+        """Six lines a minute, each sung for eight of its ten seconds, word by word."""
+        lines = []
+        gap = 60 / LINES_PER_MINUTE
+        for i in range(int(self.seconds / gap)):
+            start, end = i * gap + 1.0, i * gap + 9.0
+            text = LYRICS[i % len(LYRICS)]
+            words = text.split()
+            step = (end - start) / len(words)
+            timed = [
+                LyricWord(start=start + j * step, end=start + (j + 1) * step, text=w)
+                for j, w in enumerate(words)
+            ]
+            lines.append(LyricLine(start=start, end=end, text=text, words=timed))
+        return Lyrics(lines=lines, source="lrc")
+
+    def subtitles(self) -> str:
+        return ass_document(self.lyrics(), SubtitleStyle(), width=self.width, height=self.height)
+
+    def plan(self) -> RenderPlan:
+        timeline = self.timeline()
+        media = {
+            clip.id: ClipMedia(Path(self.stills[k]), "still", MOVES[k % len(MOVES)])
+            for k, clip in enumerate(timeline.clips)
+        }
+        settings = RenderSettings(resolution=self.height, fps=FPS)
+        return compile_plan(
+            timeline, media, settings, song=Path(self.song), subtitles=self.subtitles()
+        )
+
+    def save(self, path: Path) -> Path:
+        path.write_text(json.dumps(asdict(self)))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Workload:
+        data = json.loads(path.read_text())
+        return cls(**{**data, "focus": [tuple(f) for f in data["focus"]]})
+
+
+# -- the workload's files
+
+
+def _song(seconds: float, path: Path) -> Path:
+    """The demo song at 120 BPM, cut to exactly ``seconds``."""
+    import soundfile as sf
+
+    from studio.audio import synthesize_song
+
+    bars = max(4, round(seconds / 2))
+    structure: list[tuple[str, int]] = [("intro", 2)]
+    while sum(n for _, n in structure) < bars:
+        kind = "chorus" if len(structure) % 2 == 0 else "verse"
+        structure.append((kind, min(8, bars - sum(n for _, n in structure))))
+    audio, truth = synthesize_song(tempo=120.0, structure=tuple(structure), seed=11)
+    sf.write(path, audio[: round(seconds * truth.sample_rate)], truth.sample_rate)
+    return path
+
+
+def _stills(count: int, folder: Path) -> tuple[list[str], list[tuple[float, float]]]:
+    from PIL import Image
+
+    from studio.providers.local import paint
+    from studio.render import focus_point
+
+    paths, focus = [], []
+    for k in range(count):
+        picture = paint(PROMPTS[k % len(PROMPTS)], 1280, 720, seed=k)
+        path = folder / f"still-{k:02d}.png"
+        Image.fromarray(picture).save(path, compress_level=1)
+        paths.append(str(path))
+        focus.append(focus_point(picture))
+    return paths, focus
+
+
+def _workload(seconds: float, folder: Path, stills: tuple[list[str], list[Any]]) -> Workload:
+    scenes = round(seconds / SCENE_SECONDS)
+    song = _song(seconds, folder / f"song-{seconds:g}.wav")
+    return Workload(seconds, str(song), stills[0][:scenes], stills[1][:scenes])
+
+
+# -- measuring one contender in its own process
+
+
+def _tree(pid: int) -> dict[int, tuple[int, int, str]]:
+    """``pid`` and all its descendants, now: resident kB, peak resident kB, program name."""
+    found, stack = {}, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            rss, hwm = (int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM"))
+            found[p] = (rss, hwm, fields["Name"].strip())
+            for task in os.listdir(f"/proc/{p}/task"):
+                children = Path(f"/proc/{p}/task/{task}/children").read_text()
+                stack.extend(int(c) for c in children.split())
+        except (OSError, KeyError, ValueError):
+            continue  # it ended while we looked
+    return found
+
+
+@dataclass
+class Run:
+    wall: float
+    """Seconds from start to exit, as the parent saw it."""
+    peak_mb: float
+    """Peak of the process tree's summed resident memory, sampled every 20 ms."""
+    bound_mb: float
+    """An upper bound of that peak between samples: the largest sum, over the processes alive
+    at one sample, of each one's own lifetime peak (``VmHWM``)."""
+    processes: dict[str, float]
+    """The largest peak (``VmHWM``) of each program in the tree, by name."""
+    report: dict[str, Any]
+    """What a Python contender printed (its own timings) as JSON on its last line."""
+
+
+def _measure(command: list[str], log: Path) -> Run:
+    """Run ``command`` to its end, timing it and sampling its process tree's memory."""
+    peak = bound = 0
+    processes: dict[str, int] = {}
+    with log.open("w") as err, log.with_suffix(".out").open("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=ROOT)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak, bound
+            while not done.is_set():
+                now = _tree(proc.pid)
+                peak = max(peak, sum(rss for rss, _, _ in now.values()))
+                bound = max(bound, sum(hwm for _, hwm, _ in now.values()))
+                for _, hwm, name in now.values():
+                    processes[name] = max(processes.get(name, 0), hwm)
+                done.wait(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        # wait4 reaps it: the sampler stops seeing it only once it has ended
+        _, status, _ = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{command[:3]} failed: {log.read_text()[-2000:]}")
+        out.seek(0)
+        lines = out.read().strip().splitlines()
+    report = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+    mb = {name: kb / 1024 for name, kb in processes.items()}
+    return Run(wall, peak / 1024, bound / 1024, mb, report)
+
+
+# -- the contenders
+
+
+def _frames_file(work: Workload, path: Path) -> float:
+    """Write the frames the studio's renderer makes for ``work`` to ``path`` (raw YUV 4:2:0);
+    returns the seconds that took. Synced to disk, so the floor reads settled files."""
+    plan = work.plan()
+    renderer = Renderer(plan, path.parent)
+    renderer.prepare()
+    start = time.perf_counter()
+    with path.open("wb") as f:
+        for picture in renderer.frames(plan.first, plan.last):
+            for plane in (picture.y, picture.u, picture.v):
+                f.write(plane.data)
+        f.flush()
+        os.fsync(f.fileno())
+    return time.perf_counter() - start
+
+
+def _floor_command(work: Workload, raw: Path, out: Path, burn: str | None) -> list[str]:
+    """The studio's own segment encoder command reading ``raw`` instead of a pipe, with the
+    song added and encoded to AAC as the studio's mux does."""
+    command = encode_video_command(
+        out, width=work.width, height=work.height, fps=FPS, codec=CODEC, burn=burn
+    )
+    at = command.index("pipe:0")
+    command[at : at + 1] = [str(raw), "-i", work.song]
+    at = command.index("-an")
+    command[at : at + 1] = [
+        "-map", "0:v:0", "-map", "1:a:0", *AUDIO, "-t", f"{work.frames / FPS:.6f}",
+        "-movflags", "+faststart",
+    ]  # fmt: skip
+    return command
+
+
+_STUDIO = """
+import json, sys, time
+from pathlib import Path
+from benchmarks.render import Workload
+from studio.render import render_video, verify
+
+work, out = Workload.load(Path(sys.argv[1])), Path(sys.argv[2])
+start = time.perf_counter()
+plan = work.plan()
+render_video(plan, out, workdir=out.parent)
+rendered = time.perf_counter()
+verify(out, frames=plan.frames, fps=plan.fps)
+verified = time.perf_counter()
+print(json.dumps({"seconds": rendered - start, "verify_seconds": verified - rendered}))
+"""
+
+
+def _zoompan(
+    move: CameraMove, frames: int, focus: tuple[float, float], size: tuple[int, int]
+) -> str:
+    """A camera move as ``zoompan`` expressions (linear in the output frame ``on``)."""
+    u = f"on/{max(1, frames - 1)}"
+    middle = "x=(iw-iw/zoom)/2:y=(ih-ih/zoom)/2"
+    if move is CameraMove.ZOOM_IN:
+        how = f"z=1+0.15*{u}:{middle}"
+    elif move is CameraMove.ZOOM_OUT:
+        how = f"z=1.15-0.15*{u}:{middle}"
+    elif move is CameraMove.PAN_LEFT:
+        how = f"z=1.15:x=(iw-iw/zoom)*(1-{u}):y=(ih-ih/zoom)/2"
+    elif move is CameraMove.PAN_RIGHT:
+        how = f"z=1.15:x=(iw-iw/zoom)*{u}:y=(ih-ih/zoom)/2"
+    else:
+        fx, fy = focus
+        how = f"z=1+0.3*{u}:x=(iw-iw/zoom)*{fx:.3f}:y=(ih-ih/zoom)*{fy:.3f}"
+    return f"zoompan={how}:d={frames}:s={size[0]}x{size[1]}:fps={FPS}"
+
+
+def _filtergraph_command(work: Workload, subtitles: Path, out: Path) -> list[str]:
+    """One ffmpeg command: each still zoompanned for the frames it is on screen, chained
+    with ``xfade`` at each crossfade, the lyrics burned with the ``ass`` filter."""
+    inputs, chains = [], []
+    for k, still in enumerate(work.stills):
+        first, last = work.shown(k)
+        inputs += ["-i", still]
+        size = (work.width, work.height)
+        move = _zoompan(MOVES[k % len(MOVES)], last - first, work.focus[k], size)
+        chains.append(f"[{k}:v]{move},format=yuv420p,setsar=1[s{k}]")
+    previous = "s0"
+    for k in range(1, work.scenes):
+        first, _ = work.shown(k)
+        chains.append(
+            f"[{previous}][s{k}]xfade=transition=fade:duration={CROSSFADE}"
+            f":offset={first / FPS:.6f}[x{k}]"
+        )
+        previous = f"x{k}"
+    chains.append(f"[{previous}]{subtitles_filter(subtitles, font_dir())}[video]")
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        *inputs, "-i", work.song, "-filter_complex", ";".join(chains),
+        "-map", "[video]", "-map", f"{work.scenes}:a:0", *CODEC.args, *GOP, *AUDIO,
+        "-t", f"{work.frames / FPS:.6f}", "-movflags", "+faststart", "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+_MOVIEPY = """
+import json, sys, time
+from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, TextClip, vfx
+
+spec = json.load(open(sys.argv[1]))
+W, H, FPS = spec["width"], spec["height"], spec["fps"]
+start = time.perf_counter()
+
+
+def scene(s):
+    d = s["duration"]
+    image = ImageClip(s["still"]).with_duration(d)
+    if s["move"] == "zoom_in":
+        image = image.resized(lambda t: 1 + 0.15 * t / d).with_position("center")
+    elif s["move"] == "zoom_out":
+        image = image.resized(lambda t: 1.15 - 0.15 * t / d).with_position("center")
+    elif s["move"] in ("pan_left", "pan_right"):
+        ahead = s["move"] == "pan_right"
+        image = image.resized(1.15).with_position(
+            lambda t: (-0.15 * W * (t / d if ahead else 1 - t / d), -0.075 * H)
+        )
+    else:  # push in, towards the still's focus
+        fx, fy = s["focus"]
+        grow = lambda t: 1 + 0.3 * t / d
+        image = image.resized(grow).with_position(
+            lambda t: (-(grow(t) - 1) * W * fx, -(grow(t) - 1) * H * fy)
+        )
+    clip = CompositeVideoClip([image], size=(W, H), bg_color=(0, 0, 0)).with_duration(d)
+    clip = clip.with_start(s["start"])
+    return clip.with_effects([vfx.CrossFadeIn(s["fade"])]) if s["fade"] else clip
+
+
+def line(l):
+    text = TextClip(
+        font=spec["font"], text=l["text"], font_size=spec["font_size"], color="white",
+        stroke_color="black", stroke_width=2, margin=(4, 4),
+    )
+    text = text.with_start(l["start"]).with_duration(l["end"] - l["start"])
+    return text.with_position(("center", H - spec["margin"] - text.h))
+
+
+clips = [scene(s) for s in spec["scenes"]] + [line(l) for l in spec["lines"]]
+video = CompositeVideoClip(clips, size=(W, H), bg_color=(0, 0, 0)).with_duration(spec["seconds"])
+video = video.with_audio(AudioFileClip(spec["song"]).with_duration(spec["seconds"]))
+video.write_videofile(
+    spec["out"], fps=FPS, codec="libx264", preset="veryfast", ffmpeg_params=spec["params"],
+    audio_codec="aac", audio_bitrate="192k", audio_fps=48000, logger=None,
+    temp_audiofile_path=spec["temp"],
+)
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def _moviepy_spec(work: Workload, out: Path) -> dict[str, Any]:
+    scenes = []
+    for k in range(work.scenes):
+        first, last = work.shown(k)
+        scenes.append(
+            {
+                "still": work.stills[k],
+                "move": MOVES[k % len(MOVES)].value,
+                "focus": work.focus[k],
+                "start": first / FPS,
+                "duration": (last - first) / FPS,
+                "fade": CROSSFADE if k else 0.0,
+            }
+        )
+    lines = [{"start": x.start, "end": x.end, "text": x.text} for x in work.lyrics().lines]
+    params = [a for a in CODEC.args if a not in ("-c:v", "libx264", "-preset", "veryfast")]
+    return {
+        "width": work.width, "height": work.height, "fps": FPS, "seconds": work.frames / FPS,
+        "song": work.song, "out": str(out), "temp": str(out.parent), "scenes": scenes,
+        "lines": lines, "params": [*params, *GOP], "font": str(font_dir() / "DejaVuSans.ttf"),
+        # the size and margin ass_document gives the default style at this height
+        "font_size": round(SubtitleStyle().size * work.height / 1080),
+        "margin": round(work.height * 0.06),
+    }  # fmt: skip
+
+
+def _run_all(work: Workload, folder: Path, *, moviepy: bool) -> tuple[list[dict[str, Any]], float]:
+    """Every contender on ``work``, one at a time; returns the rows and the seconds the
+    studio's frames took to make alone (written to the floor's raw file)."""
+    raw = folder / "frames.yuv"
+    making = _frames_file(work, raw)
+    subtitles = folder / "lyrics.ass"
+    subtitles.write_text(work.subtitles(), encoding="utf-8")
+    spec = work.save(folder / "workload.json")
+    burn = subtitles_filter(subtitles, font_dir())
+    contenders = [
+        ("encode-only floor", _floor_command(work, raw, folder / "floor.mp4", None)),
+        ("floor + burned lyrics", _floor_command(work, raw, folder / "lyrics.mp4", burn)),
+        ("studio", [sys.executable, "-c", _STUDIO, str(spec), str(folder / "studio.mp4")]),
+        ("ffmpeg filtergraph", _filtergraph_command(work, subtitles, folder / "graph.mp4")),
+    ]
+    if moviepy:
+        moviepy_spec = folder / "moviepy.json"
+        moviepy_spec.write_text(json.dumps(_moviepy_spec(work, folder / "moviepy.mp4")))
+        contenders.append(("moviepy 2", [sys.executable, "-c", _MOVIEPY, str(moviepy_spec)]))
+    rows = []
+    for name, command in contenders:
+        print(f"  {work.seconds:g} s: {name}...", file=sys.stderr, flush=True)
+        run = _measure(command, folder / "contender.log")
+        # every contender writes the one MP4 in the folder; check what it holds
+        (out,) = folder.glob("*.mp4")
+        info = probe(out, count_frames=True)
+        out.unlink()
+        rows.append(
+            {
+                "contender": name,
+                "song_seconds": work.frames / FPS,
+                "scenes": work.scenes,
+                # a Python contender's own time (after its imports) where it reports one
+                "wall_seconds": run.report.get("seconds", run.wall),
+                "process_seconds": run.wall,
+                "peak_rss_mb": run.peak_mb,
+                "peak_rss_bound_mb": run.bound_mb,
+                "process_peaks_mb": run.processes,
+                "frames": info.frames,
+                "duration": info.duration,
+                "audio": info.audio,
+                **{k: v for k, v in run.report.items() if k != "seconds"},
+            }
+        )
+    raw.unlink()
+    return rows, making
+
+
+def _studio_alone(work: Workload, folder: Path) -> dict[str, Any]:
+    spec = work.save(folder / "workload.json")
+    out = folder / "studio.mp4"
+    run = _measure([sys.executable, "-c", _STUDIO, str(spec), str(out)], folder / "studio.log")
+    info = probe(out, count_frames=True)
+    out.unlink()
+    return {
+        "contender": f"studio at {work.width}x{work.height}",
+        "song_seconds": work.frames / FPS,
+        "wall_seconds": run.report["seconds"],
+        "verify_seconds": run.report["verify_seconds"],
+        "peak_rss_mb": run.peak_mb,
+        "peak_rss_bound_mb": run.bound_mb,
+        "process_peaks_mb": run.processes,
+        "frames": info.frames,
+    }
+
+
+def _machine() -> dict[str, Any]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    try:
+        from importlib.metadata import version
+
+        moviepy = version("moviepy")
+    except ImportError:
+        moviepy = None
+    return {
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "ffmpeg": ffmpeg_info().version,
+        "moviepy": moviepy,
+    }
+
+
+HAVE_MOVIEPY = importlib.util.find_spec("moviepy") is not None
+"""MoviePy comes with the ``bench`` extra (``pip install -e '.[bench]'``); without it, its
+run is skipped."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, nargs="+", default=[60.0, 180.0])
+    parser.add_argument("--skip-moviepy", action="store_true")
+    parser.add_argument(
+        "--moviepy-up-to",
+        type=float,
+        default=60.0,
+        help="run MoviePy only for songs up to this many seconds (it is slow)",
+    )
+    parser.add_argument("--skip-1080", action="store_true", help="skip studio's 1080p run")
+    args = parser.parse_args()
+    machine = _machine()
+    rows: list[dict[str, Any]] = []
+    making: dict[float, float] = {}
+    with tempfile.TemporaryDirectory(prefix="render-bench-") as tmp:
+        folder = Path(tmp)
+        longest = max(args.seconds)
+        stills = _stills(round(longest / SCENE_SECONDS), folder)
+        for seconds in args.seconds:
+            work = _workload(seconds, folder, stills)
+            moviepy = not args.skip_moviepy and seconds <= args.moviepy_up_to and HAVE_MOVIEPY
+            found, making[work.frames / FPS] = _run_all(work, folder, moviepy=moviepy)
+            rows += found
+        full_hd = None
+        if not args.skip_1080:
+            base = _workload(60.0, folder, stills)
+            work = Workload(base.seconds, base.song, base.stills, base.focus, 1920, 1080)
+            full_hd = _studio_alone(work, folder)
+    floors = {
+        r["song_seconds"]: r["wall_seconds"] for r in rows if r["contender"].startswith("enc")
+    }
+    for r in rows:
+        r["ratio_to_floor"] = r["wall_seconds"] / floors[r["song_seconds"]]
+        r["x_real_time"] = r["song_seconds"] / r["wall_seconds"]
+    _print(machine, rows, making, full_hd, args)
+    studio = {r["song_seconds"]: r["wall_seconds"] for r in rows if r["contender"] == "studio"}
+    linearity = None
+    if len(studio) >= 2:
+        (short, a), (long, b) = min(studio.items()), max(studio.items())
+        linearity = {"lengths": [short, long], "ratio": b / a, "ideal": long / short}
+        print(f"\nstudio linearity: {long:g} s took {b / a:.2f}x the {short:g} s render "
+              f"(ideal {long / short:.1f})")  # fmt: skip
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                **machine,
+                "settings": {
+                    "size": "1280x720", "fps": FPS, "video": [*CODEC.args, *GOP],
+                    "audio": AUDIO, "scene_seconds": SCENE_SECONDS, "crossfade": CROSSFADE,
+                    "lyric_lines_per_minute": LINES_PER_MINUTE,
+                    "moves": [m.value for m in MOVES],
+                },
+                "runs": rows,
+                "studio_frames_alone_seconds": making,
+                "studio_linearity": linearity,
+                "studio_1080p": full_hd,
+            },
+            indent=2,
+        )
+    )  # fmt: skip
+
+
+def _print(
+    machine: dict[str, Any],
+    rows: list[dict[str, Any]],
+    making: dict[float, float],
+    full_hd: dict[str, Any] | None,
+    args: argparse.Namespace,
+) -> None:
+    print(f"## Render of issue 5's reference workload ({machine['cpu']}, {machine['cores']} "
+          f"cores, load {machine['load_average_at_start'][0]:.2f})\n")  # fmt: skip
+    print(
+        "| contender | song (s) | wall (s) | ratio to floor | x real time "
+        "| peak RSS (MB; bound) |\n|---|---|---|---|---|---|"
+    )
+    for r in rows:
+        print(
+            f"| {r['contender']} | {r['song_seconds']:g} | {r['wall_seconds']:.1f} | "
+            f"{r['ratio_to_floor']:.2f} | {r['x_real_time']:.2f} | "
+            f"{r['peak_rss_mb']:.0f} (<= {r['peak_rss_bound_mb']:.0f}) |"
+        )
+    print()
+    for r in rows:
+        if r["contender"] == "studio":
+            alone = making[r["song_seconds"]]
+            print(
+                f"studio at {r['song_seconds']:g} s: verification read-back "
+                f"{r['verify_seconds']:.1f} s (inside its wall time; timed again after the "
+                f"render); its frames alone (made and written to a raw file, no encoder) "
+                f"{alone:.1f} s"
+            )
+    if not args.skip_moviepy:
+        skipped = [s for s in args.seconds if s > args.moviepy_up_to]
+        if skipped:
+            print(f"MoviePy not run at {', '.join(f'{s:g}' for s in skipped)} s (too slow; "
+                  "see --moviepy-up-to)")  # fmt: skip
+    if full_hd is not None:
+        seconds, wall = full_hd["song_seconds"], full_hd["wall_seconds"]
+        print(
+            f"studio at 1920x1080, {seconds:g} s: {wall:.1f} s ({seconds / wall:.2f}x real "
+            f"time), peak RSS {full_hd['peak_rss_mb']:.0f} MB sampled, at most "
+            f"{full_hd['peak_rss_bound_mb']:.0f} MB between samples; by program: "
+            + ", ".join(f"{k} {v:.0f} MB" for k, v in full_hd["process_peaks_mb"].items())
+        )
+
+
+if __name__ == "__main__":
+    main()

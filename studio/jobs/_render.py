@@ -192,7 +192,19 @@ class RenderHandler(JobHandler):
             project_id=p.project_id, job_id=ctx.job.id, settings=settings,
             timeline_revision=found.timeline.revision, status=RenderStatus.RUNNING,
         )  # fmt: skip
-        await ctx.store.write(lambda tx: tx.renders.insert(record))
+
+        def begin(tx: Tx) -> Render:
+            # a job resumed after a crash carries on with the render row it started
+            for earlier in tx.renders.list(p.project_id):
+                if earlier.job_id == ctx.job.id:
+                    return tx.renders.replace(
+                        record.model_copy(
+                            update={"id": earlier.id, "created_at": earlier.created_at}
+                        )
+                    )
+            return tx.renders.insert(record)
+
+        record = await ctx.store.write(begin)
         try:
             result = await self._render(ctx, p, renderer, found)
         except BaseException as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from studio.engine import Client, EngineServer, Home
 from studio.errors import InvalidInput, JobCancelled, JobFailed
 from studio.model import JobStatus, RenderStatus
 from studio.render import probe
+from tests.conftest import EngineProcess
 from tests.engine.test_api import call
 from tests.engine.test_storyboard import _planned, demo_song
 from tests.engine.test_takes import _images_approved
@@ -203,3 +205,34 @@ def test_a_bad_render_is_refused_before_encoding(
         assert await c.renders(pid) == []
 
     call(home, go)
+
+
+@pytest.mark.slow
+def test_a_render_killed_with_its_engine_resumes_from_its_finished_segments(
+    home: Home, engine_process: EngineProcess, demo_song: tuple[Path, str]
+) -> None:
+    song, lrc = demo_song
+    engine_process.start()
+    params = {**PREVIEW, "preset": "hd", "segment_seconds": 4}
+
+    async def started(c: Client) -> tuple[str, str]:
+        pid = await _ready(c, song, lrc)
+        job = await c.submit_job("render.video", {"project_id": pid, **params})
+        while (await c.job(job.id)).progress < 0.3:
+            await asyncio.sleep(0.05)
+        return pid, job.id
+
+    pid, job_id = call(home, started)
+    engine_process.kill()  # SIGKILL mid-render
+    time.sleep(0.5)
+    engine_process.start()
+
+    async def finished(c: Client) -> tuple[Any, list[dict[str, Any]]]:
+        return await c.wait_job(job_id, timeout=600), await c.renders(pid)
+
+    job, renders = call(home, finished)
+    assert job.status is JobStatus.SUCCEEDED and job.attempts == 2
+    assert job.result is not None and job.result["segments_reused"] >= 3
+    assert job.result["verification"]["frames"] == job.result["frames"]
+    # one render, carried on by the second attempt, not a stale "running" row beside it
+    assert [(r["job_id"], r["status"]) for r in renders] == [(job_id, "succeeded")]

@@ -82,8 +82,12 @@ def clip_request(
     fps: int,
     last_frame: bytes | None = None,
 ) -> VideoRequest:
-    """The clip request of ``scene``: its approved picture set in motion by its camera move."""
+    """The clip request of ``scene``: its approved picture set in motion by its camera move, at
+    ``width`` x ``height`` or, if the model makes less, the largest size of that shape it makes."""
     motion = _MOVES.get(scene.camera.value, "a slow camera move")
+    fit = min(1.0, card.max_width / width, card.max_height / height)
+    if fit < 1.0:
+        width, height = max(16, int(width * fit) // 2 * 2), max(16, int(height * fit) // 2 * 2)
     intent = scene.visual_intent.strip() or scene.prompt.strip()
     seconds = clip_length(scene.duration, card)
     if not card.clip_lengths:  # any length: whole frames that cover the scene

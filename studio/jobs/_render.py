@@ -47,6 +47,7 @@ from studio.model import (
     utcnow,
 )
 from studio.render import (
+    MOTION_MODEL,
     PRESETS,
     ClipMedia,
     Renderer,
@@ -109,12 +110,20 @@ class RenderParams(StudioModel):
             raise InvalidInput(f"these render settings do not go together: {exc}") from exc
 
 
+class _Media(StudioModel):
+    sha256: str
+    kind: str
+    camera: CameraMove = CameraMove.STATIC
+    label: str = ""
+    span: float | None = None
+
+
 class _Inputs(StudioModel):
     project: Project
     analysis: Analysis
     timeline: Timeline
-    media: dict[str, tuple[str, str, str, str]]
-    """clip id -> (asset sha, still|video, camera, label)."""
+    media: dict[str, _Media]
+    """What each clip shows, by clip id."""
 
 
 def timeline_takes(tx: Tx, project_id: str) -> dict[str, Take]:
@@ -141,21 +150,40 @@ def _gather(tx: Tx, project_id: str) -> _Inputs:
         raise NotFound("the project has no timeline yet", hint="build it from the storyboard first")
     scenes = {s.id: s for s in tx.scenes.list(project_id)}
     takes = {t.id: t for t in tx.takes.list(project_id)}
-    media: dict[str, tuple[str, str, str, str]] = {}
+    media: dict[str, _Media] = {}
     for clip in timeline.clips:
         take = takes.get(clip.take_id) if clip.take_id else None
         if take is None or take.asset_sha256 is None:
             continue
         scene = scenes.get(clip.scene_id) if clip.scene_id else None
-        kind = "video" if take.kind is TakeKind.CLIP else "still"
-        camera = scene.camera.value if scene is not None else "static"
-        label = (
-            f"scene {scene.index + 1}'s {take.kind.value} take v{take.version}"
-            if scene is not None
-            else f"{take.kind.value} take v{take.version}"
+        camera = scene.camera if scene is not None else CameraMove.STATIC
+        label = f"{take.kind.value} take v{take.version}"
+        if scene is not None:
+            label = f"scene {scene.index + 1}'s {label}"
+        if take.kind is not TakeKind.CLIP:
+            media[clip.id] = _Media(
+                sha256=take.asset_sha256, kind="still", camera=camera, label=label
+            )
+            continue
+        media[clip.id] = _redrawn(take, takes, label) or _Media(
+            sha256=take.asset_sha256, kind="video", label=label
         )
-        media[clip.id] = (take.asset_sha256, kind, camera, label)
     return _Inputs(project=project, analysis=analysis, timeline=timeline, media=media)
+
+
+def _redrawn(take: Take, takes: dict[str, Take], label: str) -> _Media | None:
+    """An offline camera-move clip as the move itself on its picture: the render draws it at
+    its own size and rate instead of scaling up the clip maker's preview."""
+    if take.provider != "local" or take.model != MOTION_MODEL:
+        return None
+    picture = takes.get(str(take.inputs.get("image_take_id")))
+    if picture is None or picture.asset_sha256 is None:
+        return None
+    return _Media(
+        sha256=picture.asset_sha256, kind="still", label=f"{label} (its picture)",
+        camera=CameraMove(take.inputs.get("camera", "static")),
+        span=float(take.inputs.get("duration") or 0) or None,
+    )  # fmt: skip
 
 
 class RenderHandler(JobHandler):
@@ -233,8 +261,8 @@ class RenderHandler(JobHandler):
         assert found.project.audio is not None
         audio = found.project.audio
         media = {
-            clip_id: ClipMedia(ctx.assets.path(sha), kind, CameraMove(camera), label)
-            for clip_id, (sha, kind, camera, label) in found.media.items()
+            clip_id: ClipMedia(ctx.assets.path(m.sha256), m.kind, m.camera, m.label, m.span)
+            for clip_id, m in found.media.items()
         }
         width, height = settings.size
         subtitles = None
@@ -286,6 +314,7 @@ class RenderHandler(JobHandler):
             "frames": plan.frames, "duration": plan.frames / plan.fps,
             "start": plan.start, "verification": report,
             "segments": len(segments), "segments_reused": ctx.reused,
+            "redrawn": sum(1 for m in found.media.values() if m.span),
         }  # fmt: skip
         if p.animation:
             made["animation"] = await self._animation(ctx, sha, p.animation, plan)
@@ -378,9 +407,9 @@ def _native_rate(settings: RenderSettings, ctx: JobContext, found: _Inputs) -> R
     """The preset's settings at the clip takes' frame rate, when they all share one the
     render can make."""
     rates = set()
-    for sha, kind, _, _ in found.media.values():
-        if kind == "video":
-            path = ctx.assets.path(sha)
+    for m in found.media.values():
+        if m.kind == "video":
+            path = ctx.assets.path(m.sha256)
             rates.add(probe(path).fps if path.is_file() else None)
     if len(rates) == 1:
         (rate,) = rates
@@ -397,7 +426,7 @@ def _segment_key(plan: RenderPlan, segment: Segment, found: _Inputs) -> dict[str
     for c in near:
         clips.append(
             {
-                "media": c.media.path.name, "kind": c.media.kind,
+                "media": c.media.path.name, "kind": c.media.kind, "span": c.media.span,
                 "camera": c.media.camera.value, "first": c.first, "last": c.last,
                 "in": c.in_point, "focus": list(c.focus), "transition": c.transition.value,
                 "blend": c.blend, "lead": c.lead,

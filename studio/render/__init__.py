@@ -1,6 +1,6 @@
 """From timeline to ffmpeg: the only code that builds ffmpeg command lines."""
 
-from studio.render._clips import LocalVideoModel, make_clip, video_model
+from studio.render._clips import MOTION_MODEL, LocalVideoModel, make_clip, video_model
 from studio.render._edit import (
     MIN_CLIP,
     BeatStep,
@@ -49,6 +49,7 @@ from studio.render._subtitles import ass_document, font_dir, windowed_lines
 __all__ = [
     "CURVES",
     "MIN_CLIP",
+    "MOTION_MODEL",
     "PRESETS",
     "BeatStep",
     "Camera",

@@ -25,7 +25,10 @@ from studio.render._ffmpeg import encode_frames_command
 from studio.render._motion import Frame, cover, frames
 from studio.render._pipe import feed
 
-__all__ = ["LocalVideoModel", "make_clip", "video_model"]
+__all__ = ["MOTION_MODEL", "LocalVideoModel", "make_clip", "video_model"]
+
+MOTION_MODEL = "studio-motion-1"
+"""The offline clip maker's model name: a take made by it is a camera move the render redraws."""
 
 
 def _picture(data: bytes, what: str, width: int, height: int) -> Frame:
@@ -61,11 +64,18 @@ def make_clip(request: VideoRequest, *, stop: threading.Event | None = None) -> 
 
 
 class LocalVideoModel:
-    """Camera moves and morphs on the scene's picture, through ffmpeg."""
+    """Camera moves and morphs on the scene's picture, through ffmpeg.
+
+    Its clips are previews, at most 640 pixels a side: a camera move is something the render
+    draws itself, at the render's size and frame rate, from the picture (``MOTION_MODEL`` is how
+    it knows the clip is one), so a full-size clip here would be work thrown away."""
 
     name = "local"
-    model = "studio-motion-1"
-    card = ProviderCard(role="video", name="local", model="studio-motion-1", max_concurrency=1)
+    model = MOTION_MODEL
+    card = ProviderCard(
+        role="video", name="local", model=MOTION_MODEL, max_concurrency=1,
+        max_width=640, max_height=640,
+    )  # fmt: skip
 
     def estimate(self, request: VideoRequest) -> float:
         del request

@@ -49,6 +49,9 @@ class ClipMedia:
     camera: CameraMove = CameraMove.STATIC
     label: str = ""
     """How errors name it: "scene 4's image take v2"."""
+    span: float | None = None
+    """For a still that stands in for an offline camera-move clip: the clip's length in
+    seconds, so the move runs over the take (from the clip's in point), not over the cut."""
 
 
 @dataclass(frozen=True)

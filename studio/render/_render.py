@@ -158,7 +158,11 @@ class Renderer:
         extra = (1 + zoom) * (1 + 2 * curves.margin)
         if clip.media.kind == "still":
             still = self._still(clip)
-            u = k / (clip.length - 1) if clip.length > 1 else 0.0
+            if clip.media.span:  # the move runs over the take it stands in for
+                made = round(clip.media.span * self.plan.fps)
+                u = (round(clip.in_point * self.plan.fps) + k) / max(1, made - 1)
+            else:
+                u = k / (clip.length - 1) if clip.length > 1 else 0.0
             base = camera_at(
                 clip.media.camera, u, width=self.width, height=self.height, focus=still.focus
             )

@@ -236,3 +236,31 @@ def test_a_render_killed_with_its_engine_resumes_from_its_finished_segments(
     assert job.result["verification"]["frames"] == job.result["frames"]
     # one render, carried on by the second attempt, not a stale "running" row beside it
     assert [(r["job_id"], r["status"]) for r in renders] == [(job_id, "succeeded")]
+
+
+@pytest.mark.slow
+def test_offline_clips_are_redrawn_at_full_size_from_their_pictures(
+    home: Home, engine: EngineServer, demo_song: tuple[Path, str]
+) -> None:
+    song, lrc = demo_song
+
+    async def go(c: Client) -> None:
+        pid = await _ready(c, song, lrc)
+        made = await c.submit_job("takes.clips", {"project_id": pid, "fps": 12})
+        await c.wait_job(made.id, timeout=600)
+        scenes = await c.scenes(pid)
+        for s in scenes:
+            clip = [t for t in await c.takes(s.id) if t["kind"] == "clip"][-1]
+            await c.scene_action(s.id, "approve_clip", take_id=clip["id"])
+        timeline = await c.build_timeline(pid)
+        assert all(clip.take_id for clip in timeline.clips)
+        done = await c.wait_job(
+            (await c.submit_job("render.video", {"project_id": pid, **PREVIEW})).id
+        )
+        assert done.result is not None
+        # every clip take is the offline maker's preview: the render drew each move itself,
+        # at its own 24 fps from the 12 fps clips' pictures, and the cuts still sit on beats
+        assert done.result["redrawn"] == len(scenes)
+        assert done.result["frames"] == round((await c.song_map(pid)).duration * 24)
+
+    call(home, go)

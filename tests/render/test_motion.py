@@ -143,3 +143,21 @@ def test_the_local_video_model_comes_from_its_entry_point_and_costs_nothing() ->
     assert model.estimate(request) == 0.0 and model.card.clip_lengths == []
     clip = asyncio.run(model.generate(request))
     assert clip.media_type == "video/mp4" and clip.duration == pytest.approx(0.5)
+
+
+def test_a_clip_request_fits_the_largest_size_of_its_shape_the_model_makes() -> None:
+    from studio.agents._prompts import clip_request
+    from studio.model import Scene
+    from studio.render import LocalVideoModel
+
+    scene = Scene(project_id="p", index=0, start=0.0, end=4.0)
+    card = LocalVideoModel.card
+    for asked, made in (
+        ((1280, 720), (640, 360)),
+        ((720, 1280), (360, 640)),
+        ((320, 180), (320, 180)),
+    ):
+        request = clip_request(
+            scene, first_frame=b"", card=card, width=asked[0], height=asked[1], fps=24
+        )
+        assert (request.width, request.height) == made

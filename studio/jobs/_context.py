@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from studio.model import Job, fingerprint
 from studio.store import AssetStore, StoreWorker
 
-__all__ = ["JobContext"]
+__all__ = ["JobContext", "StageJournal"]
 
 T = TypeVar("T")
 _KILL_GRACE = 2.0
@@ -90,6 +90,15 @@ class JobContext:
         await self.store.write(lambda tx: tx.stages.put(key, self.job.id, stage, result))
         return result
 
+    async def journal(self, inputs: Any) -> StageJournal:
+        """Where a paid call made for ``inputs`` keeps its handle while it runs (see
+        ``studio.providers.journaled``): the next attempt of this job after a crash finds it
+        and waits for that call instead of buying it again."""
+        key = fingerprint({"kind": self.job.kind, "stage": "in-flight", "inputs": inputs})
+        found = await self.store.read(lambda tx: tx.stages.find(key))
+        earlier = found.get("handle") if isinstance(found, dict) else None
+        return StageJournal(self, key, earlier if isinstance(earlier, str) else None)
+
     def _still_valid(self, cached: Any) -> bool:
         """A cached stage that names an asset counts only if the asset file is still there."""
         sha = cached.get("sha256") if isinstance(cached, dict) else None
@@ -120,6 +129,23 @@ class JobContext:
             raise
         err = await stderr_task
         return code, err.decode(errors="replace")[-2000:]
+
+
+class StageJournal:
+    """A call journal kept in the job stages table, under one call's inputs."""
+
+    def __init__(self, ctx: JobContext, key: str, earlier: str | None) -> None:
+        self._ctx, self._key, self._earlier = ctx, key, earlier
+
+    def claim(self) -> str | None:
+        earlier, self._earlier = self._earlier, None
+        return earlier
+
+    async def remember(self, handle: str) -> None:
+        ctx, key = self._ctx, self._key
+        await ctx.store.write(
+            lambda tx: tx.stages.replace(key, ctx.job.id, "in-flight", {"handle": handle})
+        )
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

@@ -37,7 +37,7 @@ from studio.model import (
     Upstream,
     fingerprint,
 )
-from studio.providers import ImageRequest, resolve_image_model, resolve_video_model
+from studio.providers import ImageRequest, journaled, resolve_image_model, resolve_video_model
 from studio.store import Tx
 
 __all__ = [
@@ -199,8 +199,12 @@ async def keep_take(
         ctx, project_id, usd=estimate, stage=kind.value, provider=provider.name,
         model=provider.card.model, scene_id=owner_id if owner_kind is OwnerKind.SCENE else None,
     )  # fmt: skip
+    journal = await ctx.journal(
+        {"owner": owner_id, "kind": kind.value, "inputs": fingerprint(inputs)}
+    )
     try:
-        data, media_type, model, seed, cost = await _retrying(ctx, make)
+        with journaled(journal):
+            data, media_type, model, seed, cost = await _retrying(ctx, make)
         sha, size = await asyncio.to_thread(ctx.assets.put_bytes, data)
     except BaseException:
         await asyncio.shield(release(ctx, spend))

@@ -5,6 +5,7 @@ Implementations live in subpackages (``studio.providers.local``, ``gemini``, ``r
 ``studio.errors``.
 """
 
+from studio.providers._journal import CallJournal, call_journal, journaled
 from studio.providers._protocols import (
     ChatMessage,
     ChatReply,
@@ -55,6 +56,7 @@ __all__ = [
     "GEMINI_KEY_VARIABLES",
     "KEY_VARIABLES",
     "ROLES",
+    "CallJournal",
     "ChatMessage",
     "ChatReply",
     "Choice",
@@ -82,7 +84,9 @@ __all__ = [
     "Transcription",
     "VideoModel",
     "VideoRequest",
+    "call_journal",
     "choose",
+    "journaled",
     "key_from",
     "known_providers",
     "require_key",

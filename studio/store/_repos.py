@@ -449,6 +449,12 @@ class StageRepo(_JsonKeyed):
             [fingerprint, job_id, stage, utcnow(), json.dumps(result)],
         )
 
+    def replace(self, fingerprint: str, job_id: str, stage: str, result: Any) -> None:
+        """Keep ``result`` under ``fingerprint``, over whatever was there (a note that moves on,
+        such as the handle of a call in flight)."""
+        self._conn.execute("DELETE FROM job_stages WHERE fingerprint = ?", [fingerprint])
+        self.put(fingerprint, job_id, stage, result)
+
 
 class IdempotencyRepo(_JsonKeyed):
     def find(self, key: str) -> Any | None:

@@ -31,6 +31,7 @@ import httpx
 from pydantic import SecretStr
 
 from studio.errors import InvalidInput, ProviderError, ProviderTimeout, StudioError, Unauthorized
+from studio.providers._journal import call_journal
 from studio.providers.replicate._catalog import ModelRef
 from studio.providers.replicate._errors import (
     KEY_HINT,
@@ -194,14 +195,15 @@ class Predictor:
         pending: str | None = None
         try:
             async with asyncio.timeout(self.timeout):
-                body = {k: await self._file_inputs(client, model, k, v) for k, v in inputs.items()}
-                if ref.version is not None:
-                    created = client.predictions.async_create(version=ref.version, input=body)
+                journal = call_journal()
+                earlier = journal.claim() if journal is not None else None
+                if earlier is not None and _ID_RE.fullmatch(earlier):
+                    # an attempt cut off by a crash started it: wait for it, don't buy it again
+                    prediction = await self._call(model, client.predictions.async_get(earlier))
                 else:
-                    created = client.models.predictions.async_create(model=model, input=body)
-                prediction = await self._call(model, created)
-                if not _ID_RE.fullmatch(str(prediction.id)):
-                    raise malformed(model, f"the prediction id {str(prediction.id)[:40]!r}")
+                    prediction = await self._create(client, ref, inputs)
+                    if journal is not None:
+                        await journal.remember(prediction.id)
                 pending = prediction.id
                 prediction = await self._wait(client, model, prediction)
                 pending = None
@@ -233,6 +235,18 @@ class Predictor:
             raise
         finally:
             await transport.aclose()
+
+    async def _create(self, client: Client, ref: ModelRef, inputs: dict[str, Any]) -> Prediction:
+        model = ref.name
+        body = {k: await self._file_inputs(client, model, k, v) for k, v in inputs.items()}
+        if ref.version is not None:
+            created = client.predictions.async_create(version=ref.version, input=body)
+        else:
+            created = client.models.predictions.async_create(model=model, input=body)
+        prediction = await self._call(model, created)
+        if not _ID_RE.fullmatch(str(prediction.id)):
+            raise malformed(model, f"the prediction id {str(prediction.id)[:40]!r}")
+        return prediction
 
     async def _file_inputs(self, client: Client, model: str, key: str, value: Any) -> Any:
         """``value`` with every ``bytes`` in it turned into something the API takes."""

@@ -878,3 +878,27 @@ def test_live_gemini_answers_in_the_schema() -> None:
         )
     )
     assert verdict.title.strip() and 1 <= verdict.score <= 10 and verdict.tags
+
+
+def test_a_veo_operation_left_by_a_crashed_attempt_is_waited_for_not_started_again(
+    gemini: FakeGemini,
+) -> None:
+    from studio.providers import journaled
+    from tests.providers.journal import Journal
+
+    done = Reply(body=operation(OPERATION, done=True, videos=[{"uri": FILE_URI}]))
+    clip = Reply(body=CLIP, content_type="video/mp4")
+    gemini.answer(Reply(body=operation(OPERATION)), done, clip)
+    first = Journal()
+    with journaled(first):
+        run(video_model(gemini).generate(clip_request(first_frame=png())))
+    assert first.kept == [OPERATION]  # kept before the wait
+
+    gemini.reset()
+    gemini.answer(done, clip)
+    with journaled(Journal(earlier=OPERATION)):
+        video = run(video_model(gemini).generate(clip_request(first_frame=png())))
+    assert video.data == CLIP
+    # no second start (the paid call): the operation was polled, then the clip downloaded
+    assert [r.method for r in gemini.requests] == ["GET", "GET"]
+    assert gemini.requests[0].path == f"/v1beta/{OPERATION}"

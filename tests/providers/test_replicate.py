@@ -742,32 +742,19 @@ def test_live_flux_schnell_paints_one_picture() -> None:
     assert result.cost_usd == 0.003
 
 
-class _Journal:
-    """A call journal held in memory: what a job keeps in the store."""
-
-    def __init__(self, earlier: str | None = None) -> None:
-        self.earlier, self.kept = earlier, [] if earlier is None else [earlier]
-
-    def claim(self) -> str | None:
-        earlier, self.earlier = self.earlier, None
-        return earlier
-
-    async def remember(self, handle: str) -> None:
-        self.kept.append(handle)
-
-
 def test_a_prediction_left_by_a_crashed_attempt_is_waited_for_not_bought_again(
     fake: FakeReplicate,
 ) -> None:
     from studio.providers import journaled
+    from tests.providers.journal import Journal
 
     model = images(fake)
-    first = _Journal()
+    first = Journal()
     with journaled(first):
         made = run(model.generate(picture(seed=7)))
     assert fake.predictions_created == 1 and len(first.kept) == 1  # kept before the wait
 
-    again = _Journal(earlier=first.kept[0])  # the next attempt finds the handle
+    again = Journal(earlier=first.kept[0])  # the next attempt finds the handle
     with journaled(again):
         resumed = run(model.generate(picture(seed=7)))
     assert fake.predictions_created == 1  # nothing bought the second time

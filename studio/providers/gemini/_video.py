@@ -21,11 +21,13 @@ import asyncio
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import ContentRejected, InvalidInput, PayloadTooLarge, ProviderTimeout
 from studio.model import CameraMove
+from studio.providers._journal import call_journal
 from studio.providers._protocols import GeneratedVideo, ProviderCard, VideoRequest
 from studio.providers.gemini._client import GeminiService, image_type
 from studio.providers.gemini._errors import Hints, operation_error, unusable
@@ -64,6 +66,9 @@ _CAMERA_WORDS: dict[CameraMove, str] = {
     CameraMove.ROTATE: "The camera arcs slowly around the subject.",
 }
 _REFUSED_HINT = "reword the prompt or choose another picture; the refusal is the service's"
+_OPERATION_RE = re.compile(r"models/[\w.-]+/operations/[\w-]{1,200}")
+"""A Veo operation's name, as the API gives it (a journal's handle is checked against it)."""
+
 _HINTS = Hints(
     bad_request="check the prompt, the frames (PNG, JPEG or WebP) and the model name "
     "(the Gemini API names Veo models like 'veo-3.1-fast-generate-preview')",
@@ -226,7 +231,19 @@ class GeminiVideoModel(GeminiService):
         plan = self.plan(request)
         body = self._body(request, plan)
         async with self._connected() as aio:
-            operation = await self._start(aio, body)
+            journal = call_journal()
+            earlier = journal.claim() if journal is not None else None
+            if earlier is not None and _OPERATION_RE.fullmatch(earlier):
+                # an attempt cut off by a crash started it: wait for it, don't buy it again
+                from google.genai import types
+
+                operation = types.GenerateVideosOperation.from_api_response(
+                    {"name": earlier}, is_vertex_ai=False
+                )
+            else:
+                operation = await self._start(aio, body)
+                if journal is not None and operation.name:
+                    await journal.remember(operation.name)
             operation = await self._wait(aio, operation)
             video = self._video(operation)
             data = video.video_bytes or await aio.files.download(file=video)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from studio.errors import ContentRejected, InvalidInput, Unauthorized
+from studio.providers._said import short
 from studio.providers.gemini._errors import (
     DEFAULT_HINTS,
     KEY_HINT,
@@ -187,7 +188,7 @@ class GeminiService:
             said = feedback.block_reason_message if feedback is not None else None
             raise ContentRejected(
                 f"Gemini ({self.model}) refused the request ({blocked})"
-                + (f": {self._scrub(_short(said))}" if said else ""),
+                + (f": {self._scrub(short(said))}" if said else ""),
                 hint=(refusal_hints or {}).get(blocked, hint),
                 reason=blocked,
                 provider="gemini",
@@ -200,7 +201,7 @@ class GeminiService:
             said = candidate.finish_message
             raise ContentRejected(
                 f"Gemini ({self.model}) refused to {doing} ({finish})"
-                + (f": {self._scrub(_short(said))}" if said else ""),
+                + (f": {self._scrub(short(said))}" if said else ""),
                 hint=(refusal_hints or {}).get(finish, hint),
                 reason=finish,
                 provider="gemini",
@@ -243,8 +244,3 @@ class GeminiService:
             raise unusable(
                 self.model, f"{where}: {first['msg']}", hint=self.hints.unusable
             ) from exc
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

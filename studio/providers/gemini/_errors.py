@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 from studio.errors import (
@@ -32,11 +30,11 @@ from studio.errors import (
     StudioError,
     Unauthorized,
 )
+from studio.providers._said import retry_after_header, short
 
 __all__ = ["DEFAULT_HINTS", "KEY_HINT", "Hints", "operation_error", "translate_error", "unusable"]
 
 KEY_HINT = "set GEMINI_API_KEY (or GOOGLE_API_KEY) to a key from https://aistudio.google.com/apikey"
-_MAX_MESSAGE = 300
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,6 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
-
-
 def _service_message(exc: Any) -> str:
     message = getattr(exc, "message", None)
     status = getattr(exc, "status", None)
@@ -108,22 +101,9 @@ def _retry_after(exc: Any, now: datetime | None = None) -> float | None:
     ``google.rpc.RetryInfo`` detail of the body (``"retryDelay": "27s"``), else ``None``."""
     headers = getattr(getattr(exc, "response", None), "headers", None)
     value = headers.get("Retry-After") if headers is not None else None
-    if isinstance(value, str) and value.strip():
-        value = value.strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-        else:
-            if math.isfinite(seconds) and seconds >= 0:
-                return seconds
+    seconds = retry_after_header(value if isinstance(value, str) else None, now)
+    if seconds is not None:
+        return seconds
     for detail in _error_details(exc):
         if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
             match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", str(detail.get("retryDelay", "")))
@@ -156,7 +136,7 @@ def translate_error(
     what = f"Gemini ({model})"
     if isinstance(exc, genai_errors.APIError):
         code = int(exc.code or 0)
-        said = scrub(_short(_service_message(exc)))
+        said = scrub(short(_service_message(exc)))
         if code == 429:
             retry_after = _retry_after(exc)
             return RateLimited(
@@ -215,7 +195,7 @@ def translate_error(
         return unusable(model, "the answer is not JSON", hint=hints.unusable)
     if isinstance(exc, _connection_errors()):
         return ProviderUnavailable(
-            f"{what} cannot be reached: {scrub(_short(str(exc) or type(exc).__name__))}",
+            f"{what} cannot be reached: {scrub(short(str(exc) or type(exc).__name__))}",
             hint="check the network connection; the job is retried automatically",
             provider="gemini",
         )
@@ -256,7 +236,7 @@ def operation_error(
         code = int(error.get("code") or 0)
     except (TypeError, ValueError):
         code = 0
-    said = scrub(_short(str(error.get("message") or f"code {code}")))
+    said = scrub(short(str(error.get("message") or f"code {code}")))
     if code in _RPC_INVALID and any(word in said.lower() for word in _SAFETY_WORDS):
         return ContentRejected(
             f"{what} refused the request: {said}",

@@ -23,6 +23,7 @@ from studio.errors import (
     StudioError,
     Unauthorized,
 )
+from studio.providers._said import short
 from studio.providers.modal._bodies import ClipRefused
 
 __all__ = ["DEPLOY_HINT", "TOKEN_HINT", "translate_error"]
@@ -35,12 +36,6 @@ TOKEN_HINT = (
     "set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET to a token from https://modal.com/settings/tokens "
     "(or run `modal token new`)"
 )
-_MAX_MESSAGE = 300
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -65,7 +60,7 @@ def translate_error(
     from modal import exception as mx
 
     what = f"Modal ({app}.{function})"
-    said = scrub(_short(str(exc) or type(exc).__name__))
+    said = scrub(short(str(exc) or type(exc).__name__))
     common = {"provider": "modal", "function": function, "app": app}
 
     if isinstance(exc, ClipRefused):  # the body refused the request: nothing was made

@@ -16,11 +16,9 @@ Any text from outside passes through ``scrub`` first, so the API token never rea
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -36,6 +34,7 @@ from studio.errors import (
     StudioError,
     Unauthorized,
 )
+from studio.providers._said import retry_after_header, short
 
 __all__ = [
     "KEY_HINT",
@@ -43,7 +42,6 @@ __all__ = [
     "failed_prediction",
     "malformed",
     "retry_after",
-    "short",
     "translate_error",
 ]
 
@@ -51,7 +49,6 @@ KEY_HINT = "set REPLICATE_API_TOKEN to a token from https://replicate.com/accoun
 BILLING_HINT = (
     "add a payment method or credit at https://replicate.com/account/billing, then try again"
 )
-_MAX_MESSAGE = 300
 _MAX_BODY = 8192
 _REFUSAL = re.compile(
     r"nsfw|flagged as sensitive|\bE005\b|safety (?:filter|check|system)|"
@@ -96,31 +93,12 @@ class Refused(Exception):
         return text
 
 
-def short(text: str, limit: int = _MAX_MESSAGE) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def retry_after(header: str | None, detail: str = "", now: datetime | None = None) -> float | None:
     """Seconds to wait: the Retry-After header (seconds or an HTTP date), else the
     ``"available in N seconds"`` of Replicate's throttling message, else ``None``."""
-    value = (header or "").strip()
-    if value:
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-        else:
-            if math.isfinite(seconds) and seconds >= 0:
-                return seconds
+    seconds = retry_after_header(header, now)
+    if seconds is not None:
+        return seconds
     found = _AVAILABLE_IN.search(detail)
     return float(found.group(1)) if found else None
 

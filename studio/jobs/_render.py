@@ -421,7 +421,7 @@ def _native_rate(settings: RenderSettings, ctx: JobContext, found: _Inputs) -> R
 def _segment_key(plan: RenderPlan, segment: Segment, found: _Inputs) -> dict[str, Any]:
     """Everything the frames of ``segment`` depend on, and nothing else: an edit elsewhere in
     the timeline leaves this segment's cache good."""
-    near = [c for c in plan.clips if c.last + 64 > segment.first and c.blend_start < segment.last]
+    near = [c for c in plan.clips if c.seen_in(segment.first, segment.last)]
     clips = []
     for c in near:
         clips.append(

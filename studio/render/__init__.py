@@ -32,7 +32,7 @@ from studio.render._ffmpeg import (
     ffmpeg_path,
     testcard_command,
 )
-from studio.render._frames import Planes, from_rgb, to_rgb
+from studio.render._frames import Planes, from_rgb
 from studio.render._motion import Camera, camera_at, ease, focus_point, frames, morph
 from studio.render._plan import (
     PRESETS,
@@ -107,7 +107,6 @@ __all__ = [
     "testcard_command",
     "to_edl",
     "to_otio",
-    "to_rgb",
     "verify",
     "video_model",
     "windowed_lines",

@@ -13,7 +13,6 @@ import contextlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -23,7 +22,7 @@ from studio.errors import RenderError
 from studio.render._ffmpeg import decode_video_command
 from studio.render._motion import Camera, seen
 
-__all__ = ["Planes", "StillSource", "VideoSource", "black", "from_rgb", "to_rgb", "warp"]
+__all__ = ["Planes", "VideoSource", "black", "from_rgb", "warp"]
 
 Plane = NDArray[np.uint8]
 
@@ -39,9 +38,6 @@ class Planes:
     @property
     def size(self) -> tuple[int, int]:
         return self.y.shape[1], self.y.shape[0]
-
-    def tobytes(self) -> bytes:
-        return self.y.tobytes() + self.u.tobytes() + self.v.tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes, width: int, height: int) -> Planes:
@@ -77,17 +73,6 @@ def _as8(values: NDArray[np.float32]) -> Plane:
     return np.ascontiguousarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
 
 
-def to_rgb(frame: Planes) -> NDArray[np.uint8]:
-    """The planes back as RGB (for thumbnails and tests)."""
-    w, h = frame.size
-    y = frame.y.astype(np.float32) - 16
-    u = cv2.resize(frame.u, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) - 128
-    v = cv2.resize(frame.v, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) - 128
-    yuv = np.stack([y, u, v], axis=-1)
-    rgb = yuv @ np.linalg.inv(_RGB_TO_YUV).T.astype(np.float32)
-    return _as8(rgb)
-
-
 def black(width: int, height: int, *, white: bool = False) -> Planes:
     luma = 235 if white else 16
     return Planes(
@@ -103,29 +88,6 @@ def warp(frame: Planes, camera: Camera) -> Planes:
     if camera == Camera():
         return frame
     return Planes(seen(frame.y, camera), seen(frame.u, camera), seen(frame.v, camera))
-
-
-class Source(Protocol):
-    def frame(self, index: int) -> Planes:
-        """The clip's frame ``index`` (0 is its first frame on the timeline; negative and past
-        the end are asked for during transitions and are held)."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class StillSource:
-    """A picture, already at the render's size; the camera is applied by the caller."""
-
-    def __init__(self, picture: Planes) -> None:
-        self.picture = picture
-
-    def frame(self, index: int) -> Planes:
-        del index
-        return self.picture
-
-    def close(self) -> None:
-        pass
 
 
 class VideoSource:

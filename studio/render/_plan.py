@@ -9,7 +9,7 @@ by adding durations, so a cut lands within half a frame of its beat however long
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from studio.errors import InvalidInput
@@ -71,6 +71,8 @@ class PlannedClip:
     lead: int
     """Frames of the transition before the cut (half of it when beat-synced: the change is
     at its fullest on the beat)."""
+    tail: int = 0
+    """Frames it is still seen after ``last``: the lead of the transition into the next clip."""
 
     @property
     def length(self) -> int:
@@ -79,6 +81,15 @@ class PlannedClip:
     @property
     def blend_start(self) -> int:
         return self.first - self.lead
+
+    @property
+    def seen_until(self) -> int:
+        """The frame after the last one that shows any of it."""
+        return self.last + self.tail
+
+    def seen_in(self, first: int, last: int) -> bool:
+        """Whether any of the frames ``first`` up to ``last`` shows this clip."""
+        return self.blend_start < last and self.seen_until > first
 
 
 @dataclass(frozen=True)
@@ -204,6 +215,10 @@ def compile_plan(
                 transition=clip.transition_in.kind, blend=at.blend, lead=at.lead,
             )
         )  # fmt: skip
+    planned = [
+        clip if after is None else replace(clip, tail=after.lead)
+        for clip, after in zip(planned, [*planned[1:], None], strict=True)
+    ]
     _check_transitions(planned, fps)
     total = planned[-1].last
     first, last = 0, total

@@ -18,7 +18,6 @@ import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -117,7 +116,7 @@ class Renderer:
                     )
 
     def _clips_in(self, first: int, last: int) -> list[PlannedClip]:
-        return [c for c in self.plan.clips if c.last + 64 > first and c.blend_start < last]
+        return [c for c in self.plan.clips if c.seen_in(first, last)]
 
     def _still(self, clip: PlannedClip) -> _Still:
         key = (clip.media.path, clip.focus)
@@ -143,13 +142,13 @@ class Renderer:
         found = self._motion.get(clip.number)
         if found is None:
             start = clip.blend_start
-            end = clip.last + 64
+            end = clip.seen_until
             times = np.arange(start, end, dtype=float) / self.plan.fps
             found = (start, motion(clip.effects, times, self.plan.analysis))
             self._motion[clip.number] = found
         return found
 
-    def _frame(self, clip: PlannedClip, frame: int, sources: dict[int, Any]) -> Planes:
+    def _frame(self, clip: PlannedClip, frame: int, sources: dict[int, VideoSource]) -> Planes:
         k = frame - clip.first
         offset, curves = self._curves(clip)
         i = min(max(frame - offset, 0), curves.zoom.size - 1)
@@ -194,14 +193,14 @@ class Renderer:
 
     def frames(self, first: int, last: int) -> Generator[Planes]:
         """The frames ``first`` up to ``last`` on the song's grid, in order."""
-        sources: dict[int, Any] = {}
+        sources: dict[int, VideoSource] = {}
         try:
             for f in range(first, last):
                 clip, leaving, w = self.plan.at(f)
                 picture = self._frame(clip, f, sources)
                 if leaving is not None:
                     picture = _blend(self._frame(leaving, f, sources), picture, w, clip.transition)
-                for number in [n for n in sources if self.plan.clips[n - 1].last + 64 <= f]:
+                for number in [n for n in sources if self.plan.clips[n - 1].seen_until <= f]:
                     sources.pop(number).close()
                 yield picture
         finally:

@@ -5,7 +5,10 @@ A provider whose calls run on the service (a Replicate prediction, a Veo operati
 journal for a handle left by an earlier attempt before it starts a new call, and gives the
 journal the handle of a call it starts before it waits for it. The job that makes the call
 sets the journal (``journaled``) around it and keeps the handle in the store, where the job's
-next attempt, after a crash, finds it. Without a journal, providers just make the call.
+next attempt, after a crash, finds it. A provider that can look a call up on the service may
+also keep a note before it starts one (Replicate keeps ``creating since <time>``), so a crash
+between the start and keeping the handle is covered too. Without a journal, providers just make
+the call.
 """
 
 from __future__ import annotations

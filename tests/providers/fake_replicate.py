@@ -7,6 +7,8 @@ It answers
 - ``GET /v1/predictions/{id}``: ``starting``, then ``processing``, then ``succeeded`` after
   ``polls`` polls (0: the prediction is done when it is created);
 - ``POST /v1/predictions/{id}/cancel``;
+- ``GET /v1/predictions``: the account's predictions, newest first, ``page_size`` a page, the
+  next page at ``next`` (a ``?cursor=`` URL), as the API pages them;
 - ``POST /v1/files`` (multipart upload) and ``GET /v1/files/{id}``;
 - ``GET /files/{name}``: the outputs it made, a real PNG (sized by the request's aspect ratio or
   width and height, an eighth of it), a real MP4 (64x36, 8 fps, the requested duration, made
@@ -39,6 +41,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import urllib.parse
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -130,9 +133,10 @@ class Recorded:
     body: Any
     """The JSON body, parsed; raw bytes when it is not JSON (uploads)."""
     kind: str
-    """``create``, ``poll``, ``cancel``, ``upload``, ``download`` or ``other``."""
+    """``create``, ``poll``, ``list``, ``cancel``, ``upload``, ``download`` or ``other``."""
     prediction_id: str | None = None
     """For a create that made a prediction: its id."""
+    query: str = ""
 
 
 @dataclass
@@ -199,6 +203,8 @@ class FakeReplicate:
     def __init__(self, *, polls: int = 2, token: str | None = None, port: int = 0) -> None:
         self.polls = polls
         """Polls a prediction takes to finish (0: done when created)."""
+        self.page_size = 100
+        """Predictions a list page holds (the API's 100)."""
         self.token = token
         """When set, only ``Bearer <token>`` is accepted; otherwise any non-empty token."""
         self._lock = threading.RLock()
@@ -351,7 +357,7 @@ class FakeReplicate:
     # ---- the HTTP side ----
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        path = h.path.split("?", 1)[0]
+        path, _, query = h.path.partition("?")
         raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         headers = {k.lower(): v for k, v in h.headers.items()}
         if path.startswith("/_fake/"):
@@ -364,7 +370,7 @@ class FakeReplicate:
                 body = json.loads(raw)
             except ValueError:
                 body = raw
-        record = Recorded(method, path, headers, body, kind)
+        record = Recorded(method, path, headers, body, kind, query=query)
         with self._lock:
             generation = self._generation
             self._requests.append(record)
@@ -420,6 +426,8 @@ class FakeReplicate:
             return "create"
         if method == "GET" and re.fullmatch(r"/v1/predictions/[^/]+", path):
             return "poll"
+        if method == "GET" and path == "/v1/predictions":
+            return "list"
         if method == "POST" and re.fullmatch(r"/v1/predictions/[^/]+/cancel", path):
             return "cancel"
         if method == "POST" and path == "/v1/files":
@@ -441,6 +449,8 @@ class FakeReplicate:
             return self._create(path, body, record)
         if kind == "poll":
             return self._poll(path.rsplit("/", 1)[1])
+        if kind == "list":
+            return self._list(record.query)
         if kind == "cancel":
             return self._cancel(path.split("/")[3])
         if kind == "upload":
@@ -501,6 +511,18 @@ class FakeReplicate:
                 if prediction.polls_left <= 0:
                     self._finish(prediction)
             return 200, self._json(prediction), {}
+
+    def _list(self, query: str) -> tuple[int, bytes | dict[str, Any], dict[str, str]]:
+        cursor = urllib.parse.parse_qs(query).get("cursor", ["0"])[0]
+        if not cursor.isdigit():
+            return 400, {"title": "Bad cursor", "detail": f"cursor {cursor!r}", "status": 400}, {}
+        start, size = int(cursor), self.page_size
+        with self._lock:
+            newest_first = list(reversed(self.predictions.values()))
+            page = [self._json(p) for p in newest_first[start : start + size]]
+        more = start + size < len(newest_first)
+        after = f"{self.base_url}/v1/predictions?cursor={start + size}" if more else None
+        return 200, {"next": after, "previous": None, "results": page}, {}
 
     def _cancel(self, prediction_id: str) -> tuple[int, bytes | dict[str, Any], dict[str, str]]:
         with self._lock:

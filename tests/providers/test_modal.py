@@ -51,7 +51,7 @@ from studio.errors import (
     Unauthorized,
 )
 from studio.model import CameraMove
-from studio.providers import VideoModel, VideoRequest, choose, resolve_video_model
+from studio.providers import VideoModel, VideoRequest, choose, journaled, resolve_video_model
 from studio.providers.modal import (
     DEPLOY_HINT,
     ModalConnection,
@@ -63,6 +63,7 @@ from studio.providers.modal import (
 )
 from studio.providers.modal._bodies import ClipRefused
 from studio.providers.modal._card import MAX_CONTAINERS, USD_PER_CALL, USD_PER_CLIP_SECOND
+from tests.providers.journal import Journal
 
 TOKEN_ID = "ak-FAKEtokenid0123456789"
 TOKEN_SECRET = "as-FAKEtokensecret0123456789"
@@ -235,7 +236,9 @@ class FakeModalServicer(api_grpc.ModalClientBase):
 
     async def FunctionGetOutputs(self, stream: Stream[Any, Any]) -> None:
         request = await self._begin("FunctionGetOutputs", stream)
-        call = self.fake.calls[request.function_call_id]
+        call = self.fake.calls.get(request.function_call_id)
+        if call is None:  # as Modal answers for a call it does not know (or no longer keeps)
+            raise GRPCError(Status.NOT_FOUND, f"Function call {request.function_call_id} not found")
         assert call.task is not None
         if self.fake.behaviour.outcome == "timeout":
             result = api_pb2.GenericResult(
@@ -634,6 +637,28 @@ def test_a_clip_is_made_by_the_deployed_function(fake: FakeModal) -> None:
     assert (call.kwargs["duration"], call.kwargs["seed"]) == (1.0, 42)
     assert all(md["x-modal-token-id"] == TOKEN_ID for md in fake.metadata)
     assert not call.cancelled
+
+
+def test_a_call_left_by_a_crashed_attempt_is_collected_not_run_again(fake: FakeModal) -> None:
+    model = resolve_video_model("modal", environ=fake.environ())
+    first = Journal()
+    with journaled(first):
+        made = asyncio.run(model.generate(request()))
+    assert first.kept == list(fake.calls)  # the call's id, kept before the wait
+
+    with journaled(Journal(earlier=first.kept[0])):  # the next attempt finds it
+        again = asyncio.run(model.generate(request()))
+    assert len(fake.calls) == 1 and again.data == made.data  # nothing run twice
+    assert fake.rpcs[-2:] == ["ClientHello", "FunctionGetOutputs"]
+
+
+def test_a_call_modal_no_longer_knows_is_run_again(fake: FakeModal) -> None:
+    model = resolve_video_model("modal", environ=fake.environ())
+    gone = Journal(earlier="fc-999")
+    with journaled(gone):
+        video = asyncio.run(model.generate(request()))
+    assert len(decode(video.data).frames) == 12
+    assert list(fake.calls) == gone.kept[1:]  # run once, and its id kept in the old one's place
 
 
 def test_large_pictures_go_by_blob_both_ways(fake: FakeModal) -> None:

@@ -49,6 +49,7 @@ from studio.providers import (
     MusicRequest,
     VideoModel,
     VideoRequest,
+    journaled,
     resolve_image_model,
     resolve_music_model,
     resolve_video_model,
@@ -64,6 +65,7 @@ from studio.providers.replicate import (
     ReplicateVideoModel,
 )
 from tests.providers.fake_replicate import FakeReplicate, mp4_bytes, png_bytes, wav_bytes
+from tests.providers.journal import Journal
 
 KEY = "r8_FAKEtestToken0123456789abcdefghijklmnop"
 ROOT = Path(__file__).resolve().parents[2]
@@ -745,23 +747,69 @@ def test_live_flux_schnell_paints_one_picture() -> None:
 def test_a_prediction_left_by_a_crashed_attempt_is_waited_for_not_bought_again(
     fake: FakeReplicate,
 ) -> None:
-    from studio.providers import journaled
-    from tests.providers.journal import Journal
-
     model = images(fake)
     first = Journal()
     with journaled(first):
         made = run(model.generate(picture(seed=7)))
-    assert fake.predictions_created == 1 and len(first.kept) == 1  # kept before the wait
+    # a note before the create, the id before the wait
+    assert fake.predictions_created == 1 and first.kept[-1] in fake.predictions
+    assert len(first.kept) == 2 and first.kept[0].startswith("creating since ")
 
-    again = Journal(earlier=first.kept[0])  # the next attempt finds the handle
+    again = Journal(earlier=first.kept[-1])  # the next attempt finds the handle
     with journaled(again):
         resumed = run(model.generate(picture(seed=7)))
     assert fake.predictions_created == 1  # nothing bought the second time
     assert resumed.data == made.data
-    assert fake.of_kind("poll")[-1].path.endswith(first.kept[0])
+    assert fake.of_kind("poll")[-1].path.endswith(first.kept[-1])
 
     # a handle is used once: a retry after it (the old call failed, say) starts afresh
     with journaled(again):
         run(model.generate(picture(seed=7)))
-    assert fake.predictions_created == 2 and len(again.kept) == 2
+    assert fake.predictions_created == 2 and again.kept[-1] in fake.predictions
+
+
+class Crash(BaseException):
+    """The process dying: nothing after it runs."""
+
+
+class CrashingJournal(Journal):
+    """Dies when asked to keep a prediction id: the crash lands after the create's answer and
+    before the id is kept."""
+
+    async def remember(self, handle: str) -> None:
+        if not handle.startswith("creating since "):
+            raise Crash
+        await super().remember(handle)
+
+
+def test_a_prediction_whose_id_was_lost_in_a_crash_is_found_and_waited_for(
+    fake: FakeReplicate,
+) -> None:
+    model = images(fake)
+    run(model.generate(picture(seed=3)))  # older predictions with other inputs on the account
+    crashed = CrashingJournal()
+    with journaled(crashed), pytest.raises(Crash):
+        run(model.generate(picture(seed=7)))
+    lost = next(p for p in fake.predictions.values() if p.input.get("seed") == 7)
+    run(model.generate(picture(seed=11)))  # and newer ones
+    fake.page_size = 1  # the lookup reads page after page
+    assert fake.predictions_created == 3 and crashed.kept[0].startswith("creating since ")
+
+    with journaled(Journal(earlier=crashed.kept[0])):
+        resumed = run(model.generate(picture(seed=7)))
+    assert fake.predictions_created == 3  # found, not bought again
+    assert fake.of_kind("poll")[-1].path.endswith(lost.id)
+    assert resumed.data
+
+
+def test_a_crash_before_the_create_was_sent_makes_it_once(fake: FakeReplicate) -> None:
+    model = images(fake)
+    run(model.generate(picture(seed=7)))
+    # the same inputs, but made before the note was kept: another call's, not this one's
+    earlier = next(iter(fake.predictions.values()))
+    earlier.created_at = "2020-01-01T00:00:00.000000Z"
+    note = Journal(earlier="creating since " + datetime.now(UTC).isoformat())
+    with journaled(note):
+        run(model.generate(picture(seed=7)))
+    assert fake.predictions_created == 2 and len(fake.of_kind("list")) == 1
+    assert note.kept[-1] in fake.predictions

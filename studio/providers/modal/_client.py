@@ -5,19 +5,26 @@ Each call opens its own client (the token and the server come from the studio's 
 from ``~/.modal.toml``), says hello to check the token and that Modal can be reached, looks the
 function up by app and name, spawns the call, and waits for its result. A call that runs out of
 time, or whose job is cancelled, is cancelled on Modal too, so no GPU keeps running for nothing.
+The spawned call's id goes to the call journal (``studio.providers.journaled``) before the wait,
+so the job's next attempt after a crash collects that call instead of running it again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from studio.errors import InvalidInput, ProviderUnavailable, StudioError, Unauthorized
+from studio.providers._journal import call_journal
 from studio.providers.modal._errors import TOKEN_HINT, translate_error
 
 __all__ = ["DEFAULT_APP", "ModalConnection"]
+
+_CALL_ID_RE = re.compile(r"^fc-[A-Za-z0-9]{1,64}$")
+"""A Modal function call's id (a journal's handle is checked against it)."""
 
 DEFAULT_APP = "studio"
 """The name the app is deployed under (``STUDIO_MODAL_APP`` changes it)."""
@@ -129,18 +136,32 @@ class ModalConnection:
                     function=function,
                     app=self.app,
                 ) from exc
+            journal = call_journal()
+            earlier = journal.claim() if journal is not None else None
+            if earlier is not None and _CALL_ID_RE.fullmatch(earlier):
+                # an attempt cut off by a crash spawned it: collect it, don't run it again
+                earlier_call = modal.FunctionCall.from_id(earlier, client=client)
+                try:
+                    return await self._collect(earlier_call, timeout)
+                except modal.exception.NotFoundError:
+                    pass  # Modal no longer knows it (its result expired): run it again
             handle = modal.Function.from_name(
                 self.app, function, environment_name=self.environment, client=client
             )
             call = await handle.spawn.aio(*args, **kwargs)
-            try:
-                return await call.get.aio(timeout=timeout)
-            except (TimeoutError, asyncio.CancelledError):
-                # out of time, or the job was cancelled: stop the GPU rather than pay for a clip
-                # nobody will collect
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(asyncio.wait_for(call.cancel.aio(), self.connect_timeout))
-                raise
+            if journal is not None:
+                await journal.remember(call.object_id)
+            return await self._collect(call, timeout)
         finally:
             with contextlib.suppress(Exception):
                 await client.close.aio()
+
+    async def _collect(self, call: Any, timeout: float) -> Any:
+        """What the spawned ``call`` returns; out of time, or the job cancelled, it is cancelled
+        on Modal: no GPU runs on for a clip nobody will collect."""
+        try:
+            return await call.get.aio(timeout=timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(Exception):
+                await asyncio.shield(asyncio.wait_for(call.cancel.aio(), self.connect_timeout))
+            raise

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -66,6 +67,11 @@ MAX_BACKOFF = 30.0
 CANCEL_TIMEOUT = 5.0
 _TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_CREATING = "creating since "
+"""The journal's note, kept before a create, that a prediction may exist whose id was lost."""
+CLOCK_SKEW = timedelta(minutes=2)
+LOOKUP_PAGES = 3
+"""Pages of the account's predictions (100 each, newest first) read to find a lost one."""
 _TOKEN_RE = re.compile(r"r8_[A-Za-z0-9]{8,}")
 
 T = TypeVar("T")
@@ -197,10 +203,13 @@ class Predictor:
             async with asyncio.timeout(self.timeout):
                 journal = call_journal()
                 earlier = journal.claim() if journal is not None else None
-                if earlier is not None and _ID_RE.fullmatch(earlier):
-                    # an attempt cut off by a crash started it: wait for it, don't buy it again
-                    prediction = await self._call(model, client.predictions.async_get(earlier))
-                else:
+                # an attempt cut off by a crash started it: wait for it, don't buy it again
+                prediction = await self._earlier(client, ref, inputs, earlier)
+                if prediction is None:
+                    if journal is not None:
+                        # kept before the create, so a crash before its id is kept leaves a
+                        # trace the next attempt looks the prediction up by
+                        await journal.remember(_CREATING + datetime.now(UTC).isoformat())
                     prediction = await self._create(client, ref, inputs)
                     if journal is not None:
                         await journal.remember(prediction.id)
@@ -235,6 +244,46 @@ class Predictor:
             raise
         finally:
             await transport.aclose()
+
+    async def _earlier(
+        self, client: Client, ref: ModelRef, inputs: dict[str, Any], handle: str | None
+    ) -> Prediction | None:
+        """The prediction an earlier attempt left in the journal: by its id, or, when the
+        attempt was cut off between the create and keeping the id, the newest of the account's
+        predictions since then with this model and these inputs (``None``: start one)."""
+        if handle is None:
+            return None
+        if _ID_RE.fullmatch(handle):
+            return await self._call(ref.name, client.predictions.async_get(handle))
+        if not handle.startswith(_CREATING):
+            return None
+        try:
+            since = datetime.fromisoformat(handle.removeprefix(_CREATING))
+        except ValueError:
+            return None
+        since -= CLOCK_SKEW  # the service's clock, not ours, stamps created_at
+        plain = {k: v for k, v in inputs.items() if not _holds_bytes(v)}
+        cursor: Any = ...
+        for _ in range(LOOKUP_PAGES):  # newest first: stop at the first page older than since
+            page = await self._call(ref.name, client.predictions.async_list(cursor))
+            for found in page.results:
+                created = _created(found)
+                if created is None:
+                    continue
+                if created < since:
+                    return None
+                same_model = (
+                    found.version == ref.version
+                    if ref.version is not None
+                    else found.model == ref.name
+                )
+                given = found.input if isinstance(found.input, dict) else {}
+                if same_model and all(given.get(k) == v for k, v in plain.items()):
+                    return found
+            if not page.next:
+                return None
+            cursor = page.next
+        return None
 
     async def _create(self, client: Client, ref: ModelRef, inputs: dict[str, Any]) -> Prediction:
         model = ref.name
@@ -373,3 +422,19 @@ def _output_urls(output: Any, model: str) -> list[str]:
     if not urls:
         raise malformed(model, "the output holds no file URL")
     return urls
+
+
+def _holds_bytes(value: Any) -> bool:
+    """Whether ``value`` is or holds a file (sent as a data URI or an upload, so it can't be
+    compared with what the service kept)."""
+    if isinstance(value, bytes | bytearray):
+        return True
+    return isinstance(value, list) and any(_holds_bytes(v) for v in value)
+
+
+def _created(prediction: Prediction) -> datetime | None:
+    try:
+        created = datetime.fromisoformat(str(prediction.created_at))
+    except ValueError:
+        return None
+    return created if created.tzinfo is not None else created.replace(tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 A move is a function of time ``u`` in 0..1 to a camera (scale, centre in the picture, angle);
 each frame is the picture seen through that camera, resampled once with bilinear filtering
-(OpenCV's ``warpAffine``, 1/32-pixel exact), so a slow zoom grows by a little every frame and
+(``_resample``, 1/256-pixel exact), so a slow zoom grows by a little every frame and
 never steps back the way ffmpeg's ``zoompan`` does on its whole-pixel grid. The camera always
 stays inside the picture: no border ever shows.
 
@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from studio.model import CameraMove
+from studio.render._resample import resample
 
 __all__ = [
     "Camera",
@@ -204,17 +205,8 @@ def frames(
 
 def seen(picture: NDArray[np.uint8], camera: Camera) -> NDArray[np.uint8]:
     """``picture`` (any number of channels) through ``camera``, the same size: one bilinear
-    resample, sub-pixel exact; the border mirrors (a camera kept inside never shows it)."""
+    resample, sub-pixel exact (see ``_resample``)."""
     if camera == Camera():
         return picture
     h, w = picture.shape[:2]
-    return np.asarray(
-        cv2.warpAffine(
-            picture,
-            camera.matrix(w, h),
-            (w, h),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REFLECT,
-        ),
-        dtype=np.uint8,
-    )
+    return resample(picture, camera.matrix(w, h))

@@ -172,12 +172,20 @@ def test_a_slow_zoom_moves_every_frame_the_same_way_without_jitter(tmp_path: Pat
     plan = compile_plan(timeline, media, settings, song=song)
     out = tmp_path / "zoom.mp4"
     render_video(plan, out, workdir=tmp_path)
-    x = _dot_x(decoded_frames(out, 640, 360))
-    steps = np.diff(x)
-    # a zoom in pushes a point right of centre further right on every frame...
+    # the frames made, before the encoder: the move is exact to the sub-pixel
+    renderer = Renderer(plan, tmp_path)
+    renderer.prepare()
+    made = np.stack([p.y for p in renderer.frames(plan.first, plan.last)])
+    steps = np.diff(_dot_x(made[..., None]))
+    assert np.all(steps > 0) and np.max(np.abs(np.diff(steps))) < 0.15 * np.median(steps)
+
+    steps = np.diff(_dot_x(decoded_frames(out, 640, 360)))
+    # read back: a zoom in pushes a point right of centre further right on every frame...
     assert np.all(steps > 0), steps
-    # ...by an amount that changes gently (ffmpeg's zoompan steps by whole pixels instead)
-    assert np.max(np.abs(np.diff(steps))) < 0.25 * np.median(steps)
+    # ...by an amount that changes gently. ffmpeg's zoompan steps by whole pixels instead (on
+    # this picture its step swings by 3.5 times its size, and goes back on 36 of 120 frames);
+    # what is left here is the encoder's noise, 0.2 to 0.35 of a step at this size
+    assert np.max(np.abs(np.diff(steps))) < 0.5 * np.median(steps)
 
 
 def _one_colour(frame: np.ndarray) -> np.ndarray:

@@ -622,6 +622,34 @@ def _routes(state: EngineState) -> APIRouter:
         scenes = await store.read(rows_of(pid, lambda tx: tx.scenes.list(pid)))
         return [s.model_dump(mode="json") for s in scenes]
 
+    @r.get("/projects/{ref}/storyboard")
+    async def storyboard_view(ref: str) -> dict[str, Any]:
+        """The storyboard as a reviewer sees it, in one read: the scenes in song order, each
+        with its takes (flagged ``stale`` when they no longer match the scene) and its
+        comments."""
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> dict[str, Any]:
+            project = tx.projects.get(pid)
+            notes: dict[str, list[dict[str, Any]]] = {}
+            for comment in tx.comments.list(pid):
+                notes.setdefault(comment.target_id, []).append(comment.model_dump(mode="json"))
+            scenes = []
+            for scene in tx.scenes.list(pid):
+                upstream = tx.upstream(scene, project)
+                takes = [
+                    t.model_dump(mode="json", exclude={"inputs"})
+                    | {"stale": scene.is_stale(t, upstream)}
+                    for t in tx.takes.of(scene.id)
+                ]
+                scenes.append(
+                    scene.model_dump(mode="json")
+                    | {"takes": takes, "comments": notes.get(scene.id, [])}
+                )
+            return {"project": project.model_dump(mode="json"), "scenes": scenes}
+
+        return await store.read(op)
+
     @r.post("/projects/{ref}/scenes", status_code=201)
     async def create_scene(ref: str, body: SceneCreate, request: Request) -> dict[str, Any]:
         pid = project_id(ref)

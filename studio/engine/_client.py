@@ -134,6 +134,30 @@ class Client:
         idempotency_key: str | None = None,
     ) -> Any:
         """One API call; returns the decoded JSON answer."""
+        return _decode(
+            await self._send(
+                method,
+                path,
+                json=json,
+                params=params,
+                content=content,
+                headers=headers,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """One API call, with one more try when the engine restarted; returns the reply."""
         sent_headers = dict(headers or {})
         if idempotency_key is not None:
             sent_headers["idempotency-key"] = idempotency_key
@@ -162,7 +186,7 @@ class Client:
             if _engine_token_refused(reply) and attempt == 0 and self._fixed is None:
                 await self._reset()  # a new engine, a new token
                 continue
-            return _decode(reply)
+            return reply
         raise EngineUnavailable(
             "the engine refused the token twice", hint="restart it: `studio engine stop`"
         )
@@ -296,6 +320,11 @@ class Client:
 
     async def scenes(self, project_id: str) -> list[Scene]:
         return _models(Scene, await self.request("GET", f"/v1/projects/{_seg(project_id)}/scenes"))
+
+    async def storyboard(self, project_id: str) -> dict[str, Any]:
+        """The scenes in song order, each with its ``takes`` (flagged ``stale``) and its
+        ``comments``, and the ``project``: one read for a storyboard view."""
+        return await self.request("GET", f"/v1/projects/{_seg(project_id)}/storyboard")  # type: ignore[no-any-return]
 
     async def add_scene(
         self, project_id: str, *, idempotency_key: str | None = None, **fields: Any
@@ -541,6 +570,15 @@ class Client:
             "POST", "/v1/assets", content=content, headers={"content-type": media_type}
         )
         return str(data["sha256"])
+
+    async def asset(self, sha256: str) -> tuple[bytes, str]:
+        """An asset's bytes and media type, in memory (for thumbnails and short clips; use
+        ``download`` for songs and renders)."""
+        reply = await self._send("GET", f"/v1/assets/{_seg(sha256)}")
+        if reply.status_code >= 400:
+            _decode(reply)
+        media_type = reply.headers.get("content-type", "application/octet-stream")
+        return reply.content, media_type.split(";")[0].strip()
 
     async def download(self, sha256: str, dest: Path) -> Path:
         """Fetch an asset to ``dest`` (written under a temporary name, renamed when whole)."""

@@ -1,0 +1,8 @@
+"""The studio in JupyterLab: live widgets (anywidget) for each stage, talking to the engine
+through its client only. Their front ends are in ``widgets/``."""
+
+from studio.ui._base import StudioWidget
+from studio.ui._link import Link, close_links, link
+from studio.ui._storyboard import Storyboard
+
+__all__ = ["Link", "Storyboard", "StudioWidget", "close_links", "link"]

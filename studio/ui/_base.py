@@ -1,0 +1,267 @@
+"""What every studio widget shares: the project it shows, its link to the engine, actions that
+run off the kernel's thread, reloads driven by the engine's events, media sent as binary, and
+a readable error under the widget when something fails.
+
+A widget's front end lives in ``widgets/`` (an ES module and a style sheet per widget, after the
+shared ``_base.js`` and ``_base.css``). It sends messages that name an action and its arguments
+(``{"action": "approve_image", "scene": id, "take": id}``); the Python side runs the method
+``_act_<action>`` on the link's loop, checks every id it is given against what it shows, and
+never uses what the browser sends as SQL, a path or code. What changed comes back as the
+engine's events, so every view of a project, in any kernel, stays in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anywidget
+import traitlets
+from PIL import Image, UnidentifiedImageError
+
+from studio.engine import Home
+from studio.errors import InvalidInput, StudioError
+from studio.model import Project
+from studio.ui._link import Link, link
+
+__all__ = ["StudioWidget", "widget_files"]
+
+RELOAD_DELAY = 0.05
+"""Seconds a reload waits after an event, so a burst of events makes one reload."""
+THUMB_WIDTH = 320
+MEDIA_CACHE = 512
+"""Thumbnails and clips kept in memory per kernel, newest used last."""
+
+
+def widget_files() -> Path:
+    """The folder of the widgets' front ends: inside the wheel, or the checkout's ``widgets/``."""
+    inside = Path(__file__).resolve().parent.parent / "_widgets"
+    return inside if inside.is_dir() else Path(__file__).resolve().parents[2] / "widgets"
+
+
+def _front(name: str) -> tuple[str, str]:
+    folder = widget_files()
+    esm = (folder / "_base.js").read_text(encoding="utf-8") + (folder / f"{name}.js").read_text(
+        encoding="utf-8"
+    )
+    css = (folder / "_base.css").read_text(encoding="utf-8")
+    own = folder / f"{name}.css"
+    if own.exists():
+        css += own.read_text(encoding="utf-8")
+    return esm, css
+
+
+class _Media:
+    """Asset bytes fetched once and kept: thumbnails of pictures, clips as they are."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[str, str], tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    async def get(self, studio: Link, sha: str, kind: str) -> tuple[bytes, str]:
+        key = (sha, kind)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        data, media_type = await studio.client.asset(sha)
+        if kind == "thumb" and media_type.startswith("image/"):
+            made = await asyncio.to_thread(_thumbnail, data)
+        else:
+            made = (data, media_type)
+        with self._lock:
+            self._kept[key] = made
+            while len(self._kept) > MEDIA_CACHE:
+                self._kept.popitem(last=False)
+        return made
+
+
+def _thumbnail(data: bytes) -> tuple[bytes, str]:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=82)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidInput("a take's picture cannot be read", hint="regenerate the take") from exc
+    return out.getvalue(), "image/jpeg"
+
+
+_media = _Media()
+
+
+class StudioWidget(anywidget.AnyWidget):
+    """The base of the studio's widgets (see the module's docstring)."""
+
+    front: ClassVar[str] = ""
+    """The stem of the widget's files in ``widgets/``."""
+    listens: ClassVar[tuple[str, ...]] = ()
+    """Event types (or their prefixes, ending in ``.``) that make the widget reload."""
+
+    project_id = traitlets.Unicode("").tag(sync=True)
+    project_name = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    busy = traitlets.Int(0).tag(sync=True)
+    """Actions in flight."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # only where a class names its files: anywidget subclasses each widget again to add
+        # its traits, and that subclass must keep them
+        if "front" in cls.__dict__:
+            cls._esm, cls._css = _front(cls.front)
+
+    def __init__(
+        self, project: Project | str, *, home: Home | Path | str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._link = link(home)
+        found = self._link.call(self._link.client.get_project(_ref(project)))
+        self.project_id, self.project_name = found.id, found.name
+        self._reload_lock = threading.Lock()
+        self._reload_state = "idle"  # idle, waiting, running, again
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self.on_msg(self._received)
+        self._unlisten = self._link.listen(self.project_id, self._event)
+        self._link.call(self._reload())
+
+    # ---- actions from the browser ---------------------------------------------------------------
+
+    def _received(self, _widget: Any, content: Any, buffers: list[bytes]) -> None:
+        action = content.get("action") if isinstance(content, dict) else None
+        method = (
+            getattr(self, f"_act_{action}", None)
+            if isinstance(action, str) and action.isidentifier()
+            else None
+        )
+        if method is None:
+            self.error = f"the {type(self).__name__} widget has no action {str(action)[:40]!r}"
+            return
+        self.run(method(content))
+
+    def run(self, work: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Run ``work`` on the link's loop; a failure shows under the widget."""
+        self.busy += 1
+        future = self._link.submit(self._guarded(work))
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    async def _guarded(self, work: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            result = await work
+            self.error = ""
+            return result
+        except StudioError as exc:
+            self.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.busy = max(0, self.busy - 1)
+        return None
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait until the actions started so far have finished (for scripts and tests)."""
+        for future in list(self._pending):
+            with contextlib.suppress(Exception):
+                future.result(timeout)
+
+    async def _act_dismiss(self, _content: dict[str, Any]) -> None:
+        self.error = ""
+
+    async def _act_media(self, content: dict[str, Any]) -> None:
+        """Send the pictures and clips the front end asks for, as binary buffers."""
+        wanted = content.get("items")
+        if not isinstance(wanted, list) or len(wanted) > 200:
+            raise InvalidInput("ask for at most 200 media items at once")
+        known = self.media_keys()
+        items, buffers = [], []
+        for item in wanted:
+            sha, kind = (item.get("sha"), item.get("kind")) if isinstance(item, dict) else (0, 0)
+            if (sha, kind) not in known:
+                continue  # not something this widget shows: never fetched for the browser
+            data, media_type = await _media.get(self._link, str(sha), str(kind))
+            items.append({"sha": sha, "kind": kind, "type": media_type})
+            buffers.append(data)
+        if items:
+            self.send({"type": "media", "items": items}, buffers)
+
+    def media_keys(self) -> set[tuple[str, str]]:
+        """The (sha256, "thumb" | "clip") pairs this widget shows and may send."""
+        return set()
+
+    # ---- state from the engine ------------------------------------------------------------------
+
+    def _event(self, event: dict[str, Any]) -> None:
+        kind = str(event.get("type", ""))
+        if kind == "link.reconnected" or any(
+            kind == want or (want.endswith(".") and kind.startswith(want)) for want in self.listens
+        ):
+            self.on_event(event)
+            self.reload()
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """A hook for an event the widget shows as it comes (a job's progress)."""
+
+    def reload(self) -> None:
+        """Load the widget's state again from the engine (coalesced: a burst of events, one
+        reload, and never two at once)."""
+        with self._reload_lock:
+            if self._reload_state in ("waiting", "again"):
+                return
+            if self._reload_state == "running":
+                self._reload_state = "again"
+                return
+            self._reload_state = "waiting"
+        self._link.loop.call_soon_threadsafe(
+            lambda: self._link.loop.create_task(self._reload_soon())
+        )
+
+    async def _reload_soon(self) -> None:
+        await asyncio.sleep(RELOAD_DELAY)
+        await self._reload()
+
+    async def _reload(self) -> None:
+        while True:
+            with self._reload_lock:
+                self._reload_state = "running"
+            try:
+                await self.load()
+            except StudioError as exc:
+                self.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            except Exception as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
+            with self._reload_lock:
+                if self._reload_state == "again":
+                    continue
+                self._reload_state = "idle"
+                return
+
+    async def load(self) -> None:
+        """Read what the widget shows from the engine and set its traits."""
+
+    def close(self) -> None:
+        unlisten = getattr(self, "_unlisten", None)
+        if unlisten is not None:
+            unlisten()
+        super().close()
+
+    @property
+    def client(self) -> Any:
+        return self._link.client
+
+
+def _ref(project: Project | str) -> str:
+    if isinstance(project, Project):
+        return project.id
+    if isinstance(project, str) and project.strip():
+        return project.strip()
+    raise InvalidInput("say which project: a Project, its id or its name")

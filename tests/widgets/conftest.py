@@ -1,0 +1,94 @@
+"""A small storyboard made through the engine's client, for the widgets to show."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from studio.engine import Client, EngineServer, Home
+from studio.ui import close_links
+
+SECTIONS = ["intro", "verse", "chorus", "chorus"]
+
+
+def png(colour: tuple[int, int, int], size: tuple[int, int] = (160, 90)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Board:
+    """The project made for a test: its id, its scenes' ids in order, and a way to ask the
+    engine directly (not through the widget)."""
+
+    project_id: str
+    scenes: list[str]
+    home: Home
+
+    def ask(self, work: Callable[[Client], Any]) -> Any:
+        async def go() -> Any:
+            async with Client(self.home) as c:
+                return await work(c)
+
+        return asyncio.run(go())
+
+
+@pytest.fixture
+def board(engine: EngineServer, home: Home) -> Iterator[Board]:
+    """Four scenes: the first a draft, the second with its text approved, the third with two
+    image versions waiting for approval, the fourth with its picture approved."""
+
+    async def make(c: Client) -> tuple[str, list[str]]:
+        project = await c.create_project("Night Drive")
+        ids = []
+        for i, section in enumerate(SECTIONS):
+            scene = await c.add_scene(
+                project.id,
+                index=i,
+                start=4.0 * i,
+                end=4.0 * (i + 1),
+                section=section,
+                lyric=f"line {i + 1}",
+                visual_intent=f"shot {i + 1}",
+                prompt=f"a road at night, {section}",
+            )
+            ids.append(scene.id)
+        for sid in ids[1:]:
+            await c.scene_action(sid, "approve_text")
+        for sid, colours in ((ids[2], [(200, 30, 30), (30, 30, 200)]), (ids[3], [(30, 160, 30)])):
+            for colour in colours:
+                sha = await c.upload(png(colour), "image/png")
+                await c.add_take(
+                    owner_kind="scene", owner_id=sid, kind="image",
+                    asset_sha256=sha, media_type="image/png",
+                )  # fmt: skip
+        takes = await c.takes(ids[3])
+        await c.scene_action(ids[3], "approve_image", take_id=takes[0]["id"])
+        return project.id, ids
+
+    async def go() -> tuple[str, list[str]]:
+        async with Client(home) as c:
+            return await make(c)
+
+    pid, ids = asyncio.run(go())
+    yield Board(pid, ids, home)
+    close_links()
+
+
+def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "the widget") -> Any:
+    """Wait until ``check()`` is true (the engine's events arrive on their own time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"{what} did not get there in {timeout} s")

@@ -1,0 +1,123 @@
+"""The storyboard widget's Python side, against a real engine: what it shows, what its actions
+do in the engine, and events from elsewhere arriving without a reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from studio.ui import Storyboard
+from tests.widgets.conftest import Board, png, until
+
+
+def browser(widget: Storyboard, **message: Any) -> None:
+    """A message as the front end sends it, then wait for the action to finish."""
+    widget._received(widget, message, [])
+    widget.wait()
+
+
+def test_it_shows_the_scenes_in_song_order_with_their_takes(board: Board) -> None:
+    w = Storyboard(board.project_id)
+    assert [c["id"] for c in w.scenes] == board.scenes
+    assert [c["number"] for c in w.scenes] == [1, 2, 3, 4]
+    assert w.sections == ["intro", "verse", "chorus"]
+    assert [c["state"] for c in w.scenes] == [
+        "draft", "text_approved", "image_ready", "image_approved",
+    ]  # fmt: skip
+    third = w.scene(3)
+    assert [t["version"] for t in third["images"]] == [1, 2] and third["clips"] == []
+    assert w.scene(4)["image_take_id"] == w.scene(4)["images"][0]["id"]
+    assert w.project_name == "Night Drive" and not w.error
+
+
+def test_approving_a_version_lands_in_the_engine_and_comes_back(board: Board) -> None:
+    w = Storyboard(board.project_id)
+    first = w.scene(3)["images"][0]["id"]
+    browser(w, action="approve_image", scene=board.scenes[2], take=first)
+    assert not w.error
+    scene = board.ask(lambda c: c.scenes(board.project_id))[2]
+    assert scene.state.value == "image_approved" and scene.image_take_id == first
+    until(lambda: w.scene(3)["state"] == "image_approved")
+
+
+def test_a_change_made_elsewhere_appears_without_a_reload(board: Board) -> None:
+    w = Storyboard(board.project_id)
+    board.ask(lambda c: c.scene_action(board.scenes[0], "approve_text"))
+    until(lambda: w.scene(1)["state"] == "text_approved", what="the other client's approval")
+
+    async def paint(c: Any) -> None:
+        sha = await c.upload(png((250, 200, 0)), "image/png")
+        await c.add_take(
+            owner_kind="scene", owner_id=board.scenes[1], kind="image",
+            asset_sha256=sha, media_type="image/png",
+        )  # fmt: skip
+
+    board.ask(paint)
+    until(lambda: len(w.scene(2)["images"]) == 1, what="the new take")
+
+
+def test_regenerate_paints_a_new_version_and_keeps_the_old(board: Board) -> None:
+    w = Storyboard(board.project_id)
+    browser(w, action="regenerate", scene=board.scenes[2])
+    assert not w.error
+    card = until(lambda: len(w.scene(3)["images"]) == 3 and w.scene(3), timeout=60)
+    assert [t["version"] for t in card["images"]] == [1, 2, 3]
+    assert card["seed"] != 0  # a new seed: a new picture, not the old one found again
+
+
+def test_edits_comments_and_bulk_approval(board: Board) -> None:
+    w = Storyboard(board.project_id)
+    browser(w, action="edit", scene=board.scenes[0], changes={"prompt": "a road at dawn"})
+    assert board.ask(lambda c: c.scenes(board.project_id))[0].prompt == "a road at dawn"
+    browser(w, action="comment", scene=board.scenes[0], body="brighter sky please")
+    notes = board.ask(lambda c: c.comments(board.project_id, board.scenes[0]))
+    assert [n.body for n in notes] == ["brighter sky please"]
+    until(lambda: w.scene(1)["comments"] and w.scene(1)["revision"] > 1)
+
+    browser(w, action="approve_all", scenes=board.scenes)
+    states = [s.state.value for s in board.ask(lambda c: c.scenes(board.project_id))]
+    # the draft's text and the waiting picture (its newest version) are approved; the rest
+    # had nothing waiting
+    assert states == ["text_approved", "text_approved", "image_approved", "image_approved"]
+    assert (
+        board.ask(lambda c: c.scenes(board.project_id))[2].image_take_id
+        == w.scene(3)["images"][-1]["id"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "says"),
+    [
+        ({"action": "drop_tables"}, "no action 'drop_tables'"),
+        ({"action": "approve_text", "scene": "scn_someone_else"}, "not on this storyboard"),
+        ({"action": "approve_image", "scene": "1", "take": "tk_nope"}, "not one of scene"),
+        ({"action": "edit", "scene": "1", "changes": {"state": "clip_approved"}}, "changes only"),
+        ({"action": "comment", "scene": "1", "body": "  "}, "write the comment"),
+    ],
+)
+def test_a_bad_message_is_refused_readably_and_changes_nothing(
+    board: Board, message: dict[str, Any], says: str
+) -> None:
+    w = Storyboard(board.project_id)
+    if message.get("scene") == "1":
+        message["scene"] = board.scenes[0]
+    before = [s.model_dump() for s in board.ask(lambda c: c.scenes(board.project_id))]
+    browser(w, **message)
+    assert says in w.error
+    assert [s.model_dump() for s in board.ask(lambda c: c.scenes(board.project_id))] == before
+    browser(w, action="dismiss")
+    assert w.error == ""
+
+
+def test_media_goes_as_binary_and_only_what_the_board_shows(board: Board) -> None:
+    w = Storyboard(board.project_id)
+    sent: list[tuple[Any, list[bytes]]] = []
+    w.send = lambda content, buffers=None: sent.append((content, buffers or []))  # type: ignore[method-assign]
+    sha = w.scene(3)["images"][0]["sha"]
+    unknown = {"sha": "0" * 64, "kind": "thumb"}  # not on the board: never fetched
+    browser(w, action="media", items=[{"sha": sha, "kind": "thumb"}, unknown])
+    [(content, buffers)] = sent
+    thumb = {"sha": sha, "kind": "thumb", "type": "image/jpeg"}
+    assert content == {"type": "media", "items": [thumb]}
+    assert buffers[0][:3] == b"\xff\xd8\xff"  # a JPEG thumbnail, not the PNG itself

@@ -622,6 +622,28 @@ def _routes(state: EngineState) -> APIRouter:
         scenes = await store.read(rows_of(pid, lambda tx: tx.scenes.list(pid)))
         return [s.model_dump(mode="json") for s in scenes]
 
+    @r.get("/projects/{ref}/moodboards")
+    async def moodboards_view(ref: str) -> dict[str, Any]:
+        """The mood boards to pick from, in one read: each mood with its picture takes, and
+        the project (whose ``mood_id`` is the one chosen)."""
+        pid = project_id(ref)
+
+        def op(tx: Tx) -> dict[str, Any]:
+            project = tx.projects.get(pid)
+            moods = [
+                mood.model_dump(mode="json")
+                | {
+                    "takes": [
+                        t.model_dump(mode="json", exclude={"inputs"})
+                        for t in tx.takes.of(mood.id, TakeKind.IMAGE)
+                    ]
+                }
+                for mood in tx.moods.list(pid)
+            ]
+            return {"project": project.model_dump(mode="json"), "moods": moods}
+
+        return await store.read(op)
+
     @r.get("/projects/{ref}/storyboard")
     async def storyboard_view(ref: str) -> dict[str, Any]:
         """The storyboard as a reviewer sees it, in one read: the scenes in song order, each

@@ -297,14 +297,19 @@ class Client:
         turns = _models(Turn, data.pop("turns"))
         return Session.model_validate(data), turns
 
+    async def send_message(self, session_id: str, text: str, *, seed: int = 0) -> dict[str, Any]:
+        """Send a message without waiting: ``{"turn": the user's turn, "job": the job that
+        answers it}``."""
+        return await self.request(  # type: ignore[no-any-return]
+            "POST", f"/v1/sessions/{_seg(session_id)}/messages", json={"text": text, "seed": seed}
+        )
+
     async def say(
         self, session_id: str, text: str, *, seed: int = 0, timeout: float | None = 600
     ) -> Turn:
         """Send a message and wait for the studio's answer (its tools may make a storyboard or
         a hundred takes, so this can take minutes; the turn's job shows the progress)."""
-        sent = await self.request(
-            "POST", f"/v1/sessions/{_seg(session_id)}/messages", json={"text": text, "seed": seed}
-        )
+        sent = await self.send_message(session_id, text, seed=seed)
         done = await self.wait_job(sent["job"]["id"], timeout=timeout)
         assert done.result is not None
         _, turns = await self.session(session_id)
@@ -320,6 +325,11 @@ class Client:
 
     async def scenes(self, project_id: str) -> list[Scene]:
         return _models(Scene, await self.request("GET", f"/v1/projects/{_seg(project_id)}/scenes"))
+
+    async def moodboards(self, project_id: str) -> dict[str, Any]:
+        """The mood boards, each with its picture ``takes``, and the ``project`` (its
+        ``mood_id`` is the one chosen)."""
+        return await self.request("GET", f"/v1/projects/{_seg(project_id)}/moodboards")  # type: ignore[no-any-return]
 
     async def storyboard(self, project_id: str) -> dict[str, Any]:
         """The scenes in song order, each with its ``takes`` (flagged ``stale``) and its

@@ -14,7 +14,7 @@ from studio.jobs._exports import EXPORT_FORMATS, export_timeline, read_export
 from studio.jobs._handler import JobHandler
 from studio.jobs._render import RenderHandler, RenderParams, rebuild_timeline, timeline_takes
 from studio.jobs._runner import JobRunner, backoff
-from studio.jobs._session import SessionTurnHandler
+from studio.jobs._session import SessionToolHandler, SessionTurnHandler
 from studio.jobs._storyboard import PlanHandler, clip_limits
 from studio.jobs._takes import ClipsHandler, ImagesHandler, dry_run
 
@@ -31,6 +31,7 @@ __all__ = [
     "PlanHandler",
     "RenderHandler",
     "RenderParams",
+    "SessionToolHandler",
     "SessionTurnHandler",
     "TestcardHandler",
     "TranscribeHandler",

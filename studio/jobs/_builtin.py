@@ -16,7 +16,7 @@ from studio.jobs._audio import AnalyzeHandler, TranscribeHandler
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
 from studio.jobs._render import RenderHandler
-from studio.jobs._session import SessionTurnHandler
+from studio.jobs._session import SessionToolHandler, SessionTurnHandler
 from studio.jobs._storyboard import PlanHandler
 from studio.jobs._takes import ClipsHandler, ImagesHandler
 from studio.model import StudioModel
@@ -170,6 +170,7 @@ def builtin_handlers() -> dict[str, JobHandler]:
             ImagesHandler(),
             ClipsHandler(),
             SessionTurnHandler(),
+            SessionToolHandler(),
             RenderHandler(),
         )
     }

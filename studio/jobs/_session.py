@@ -32,6 +32,7 @@ from studio.model import (
     Brief,
     CameraMove,
     Character,
+    Mood,
     OwnerKind,
     Project,
     Scene,
@@ -45,6 +46,7 @@ from studio.model import (
 from studio.providers import (
     ConceptDraft,
     ImageRequest,
+    MoodDraft,
     ToolCall,
     resolve_image_model,
     resolve_planner,
@@ -52,13 +54,20 @@ from studio.providers import (
 )
 from studio.store import Tx
 
-__all__ = ["SessionTurnHandler", "TurnParams"]
+__all__ = ["SessionToolHandler", "SessionTurnHandler", "ToolParams", "TurnParams"]
 
 
 class TurnParams(StudioModel):
     session_id: str
     turn_id: str
     """The user's turn this job answers."""
+    seed: int = Field(default=0, ge=0, lt=2**31)
+
+
+class ToolParams(StudioModel):
+    project_id: str
+    tool: str = Field(max_length=64)
+    arguments: dict[str, Any] = Field(default_factory=dict)
     seed: int = Field(default=0, ge=0, lt=2**31)
 
 
@@ -89,6 +98,8 @@ class _Tools:
             "propose_concepts": self.propose_concepts,
             "choose": self.choose,
             "make_moods": self.make_moods,
+            "more_moods": self.more_moods,
+            "repaint_mood": self.repaint_mood,
             "make_characters": self.make_characters,
             "build_storyboard": self.build_storyboard,
             "revise_scenes": self.revise_scenes,
@@ -225,19 +236,7 @@ class _Tools:
         drafts = await planner.moods(project.brief, concept, n=max(1, min(8, n)), seed=self.seed)
 
         rows = await self.ctx.store.write(lambda tx: keep_moods(tx, self.project_id, drafts))
-        model = resolve_image_model(project=project.providers)
-        per = max(1, min(4, images))
-        for mood in rows:
-            for k in range(per):
-                request = ImageRequest(
-                    prompt=f"{concept.title}: {concept.logline}. "
-                    f"{['wide', 'close'][k % 2]} shot. mood: {', '.join(mood.keywords)}",
-                    width=640,
-                    height=360,
-                    seed=self.seed * 100 + k,
-                    palette=mood.palette,
-                )
-                await self._image_take(model, request, OwnerKind.MOOD, mood.id, f"board {k + 1}")
+        per = await self._paint_boards(project, concept, rows, images)
         names = ", ".join(
             f"{i + 1}. {m.name} ({' '.join(m.palette[:3])})" for i, m in enumerate(rows)
         )
@@ -245,6 +244,71 @@ class _Tools:
             "summary": f"{len(rows)} mood boards, {per} images each: {names}.",
             "moods": [m.id for m in rows],
         }
+
+    async def more_moods(self, like: str, n: int = 2, images: int = 2) -> dict[str, Any]:
+        """Mood boards like ``like`` (its number or name): its palette and words, with the
+        planner's new ideas mixed in."""
+        liked = await self._mood(like)
+        project = await self.project()
+        concept = await self._concept(project)
+        planner = resolve_planner(project=project.providers)
+        ideas = await planner.moods(project.brief, concept, n=max(1, min(4, n)), seed=self.seed)
+        drafts = [
+            MoodDraft(
+                name=f"{liked.name} · {idea.name}"[:120],
+                palette=[
+                    c for pair in zip(liked.palette, idea.palette, strict=False) for c in pair
+                ][:12]
+                or liked.palette,
+                keywords=list(dict.fromkeys([*liked.keywords, *idea.keywords[:3]]))[:40],
+                description=liked.description,
+            )
+            for idea in ideas
+        ]
+        rows = await self.ctx.store.write(lambda tx: keep_moods(tx, self.project_id, drafts))
+        per = await self._paint_boards(project, concept, rows, images)
+        return {
+            "summary": f"{len(rows)} mood boards like {liked.name}, {per} images each.",
+            "moods": [m.id for m in rows],
+        }
+
+    async def repaint_mood(self, which: str, images: int = 2) -> dict[str, Any]:
+        """New pictures for one mood board (its old ones stay in its history)."""
+        mood = await self._mood(which)
+        project = await self.project()
+        per = await self._paint_boards(project, await self._concept(project), [mood], images)
+        return {"summary": f"{mood.name}: {per} new images.", "moods": [mood.id]}
+
+    async def _mood(self, which: str) -> Mood:
+        moods: list[Mood] = await self.ctx.store.read(lambda tx: tx.moods.list(self.project_id))
+        if str(which).strip().isdigit() and 1 <= int(which) <= len(moods):
+            return moods[int(which) - 1]
+        found = next((m for m in moods if which in (m.id, m.name)), None)
+        if found is None:
+            raise InvalidInput(
+                f"there is no mood {str(which)[:40]!r}",
+                hint=f"moods: {', '.join(m.name for m in moods) or 'none yet'}",
+            )
+        return found
+
+    async def _paint_boards(
+        self, project: Project, concept: ConceptDraft, moods: list[Mood], images: int
+    ) -> int:
+        """``images`` pictures (1 to 4) for each mood board; returns how many each got."""
+        model = resolve_image_model(project=project.providers)
+        per = max(1, min(4, images))
+        for mood in moods:
+            for k in range(per):
+                request = ImageRequest(
+                    prompt=f"{concept.title}: {concept.logline}. "
+                    f"{['wide', 'close'][k % 2]} shot. mood: {', '.join(mood.keywords)}",
+                    width=640,
+                    height=360,
+                    seed=(self.seed * 100 + k) % 2**32,
+                    palette=mood.palette,
+                )
+                await self._image_take(model, request, OwnerKind.MOOD, mood.id, f"board {k + 1}")
+        return per
 
     async def make_characters(self, description: str, name: str | None = None) -> dict[str, Any]:
         description = description.strip() or "the singer"
@@ -686,6 +750,35 @@ class SessionTurnHandler(JobHandler):
         ctx.publish("session.turn", turn.model_dump(mode="json"))
         ctx.progress(1.0, "answered")
         return _result(turn)
+
+
+class SessionToolHandler(JobHandler):
+    """``session.tool``: one of the session's tools, called by name without a conversation
+    (a widget's button: choose a mood, make mood boards). The same code as when the
+    orchestrator calls it."""
+
+    kind = "session.tool"
+    concurrency = 2
+    max_attempts = 2
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return validated(ToolParams, params, self.kind)
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        p = ToolParams.model_validate(ctx.params)
+        await ctx.store.read(lambda tx: tx.projects.get(p.project_id))
+        ctx.stage("tool", p.tool)
+        result = await _Tools(ctx, p.project_id, p.seed).run(
+            ToolCall(id="widget", name=p.tool, arguments=p.arguments)
+        )
+        ctx.progress(1.0, "done")
+        return result
+
+
+def _mixed(first: list[str], second: list[str]) -> list[str]:
+    """Two palettes' colours in turn, at most 12 (the first's alone if the second is empty)."""
+    mixed = [c for pair in zip(first, second, strict=False) for c in pair]
+    return (mixed or first)[:12]
 
 
 def _result(turn: Turn) -> dict[str, Any]:

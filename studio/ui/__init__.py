@@ -2,7 +2,19 @@
 through its client only. Their front ends are in ``widgets/``."""
 
 from studio.ui._base import StudioWidget
+from studio.ui._chat import ChatSession
 from studio.ui._link import Link, close_links, link
+from studio.ui._monitor import RenderMonitor
+from studio.ui._moods import MoodPicker
 from studio.ui._storyboard import Storyboard
 
-__all__ = ["Link", "Storyboard", "StudioWidget", "close_links", "link"]
+__all__ = [
+    "ChatSession",
+    "Link",
+    "MoodPicker",
+    "RenderMonitor",
+    "Storyboard",
+    "StudioWidget",
+    "close_links",
+    "link",
+]

@@ -77,6 +77,8 @@ class _Media:
             made = await asyncio.to_thread(_thumbnail, data)
         else:
             made = (data, media_type)
+        if kind == "video":
+            return made  # a whole render: sent once, not kept
         with self._lock:
             self._kept[key] = made
             while len(self._kept) > MEDIA_CACHE:
@@ -195,7 +197,8 @@ class StudioWidget(anywidget.AnyWidget):
             self.send({"type": "media", "items": items}, buffers)
 
     def media_keys(self) -> set[tuple[str, str]]:
-        """The (sha256, "thumb" | "clip") pairs this widget shows and may send."""
+        """The (sha256, kind) pairs this widget shows and may send: a picture's "thumb", a
+        take's "clip", a render's "video"."""
         return set()
 
     # ---- state from the engine ------------------------------------------------------------------

@@ -73,9 +73,10 @@ class Link:
         """Stop the event streams, close the client and end the loop's thread."""
 
         async def end() -> None:
-            for task in self._streams.values():
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:  # the event streams, reloads and actions still running
                 task.cancel()
-            await asyncio.gather(*self._streams.values(), return_exceptions=True)
+            await asyncio.gather(*others, return_exceptions=True)
             await self.client.aclose()
 
         with contextlib.suppress(Exception):

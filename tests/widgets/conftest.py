@@ -7,11 +7,14 @@ import io
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import soundfile as sf
 from PIL import Image
 
+from studio.audio import synthesize_song
 from studio.engine import Client, EngineServer, Home
 from studio.ui import close_links
 
@@ -92,3 +95,34 @@ def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "the widg
             return found
         time.sleep(0.02)
     raise AssertionError(f"{what} did not get there in {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def short_song(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 26-bar synthesised song (about 55 s at 112 BPM): analysed in a few seconds."""
+    audio, truth = synthesize_song(
+        structure=(("intro", 2), ("verse", 4), ("chorus", 4), ("bridge", 2), ("chorus", 4))
+    )
+    path = tmp_path_factory.mktemp("song") / "short.flac"
+    sf.write(path, audio, truth.sample_rate)
+    return path
+
+
+@pytest.fixture
+def planned(engine: EngineServer, home: Home, short_song: Path) -> Iterator[Board]:
+    """A project with the song analysed, a brief, and the planner's concepts, four moods and
+    a storyboard (no takes yet)."""
+
+    async def go() -> tuple[str, list[str]]:
+        async with Client(home) as c:
+            project = await c.create_project("Night Drive")
+            analysed = await c.upload_song(short_song, project_id=project.id)
+            await c.wait_job(analysed.id, timeout=120)
+            await c.update_project(project.id, brief={"text": "a night drive, neon city"})
+            job = await c.submit_job("storyboard.plan", {"project_id": project.id, "seed": 2})
+            await c.wait_job(job.id, timeout=120)
+            return project.id, [s.id for s in await c.scenes(project.id)]
+
+    pid, ids = asyncio.run(go())
+    yield Board(pid, ids, home)
+    close_links()

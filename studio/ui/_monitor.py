@@ -1,0 +1,106 @@
+"""The render monitor: the project's jobs with their progress, stage, speed and time left, a log
+tail, cancel and retry; and its renders, which play in place and can be downloaded."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import traitlets
+
+from studio.errors import InvalidInput
+from studio.ui._base import StudioWidget
+
+__all__ = ["RenderMonitor"]
+
+LOG_LINES = 8
+"""Progress messages kept per job for its log tail."""
+SHOWN_JOBS = 30
+
+
+class RenderMonitor(StudioWidget):
+    """Jobs and renders of a project, live: ``RenderMonitor("Night Drive")``."""
+
+    front = "monitor"
+    listens = ("job.created", "job.updated", "render.")
+
+    jobs = traitlets.List(traitlets.Dict()).tag(sync=True)
+    renders = traitlets.List(traitlets.Dict()).tag(sync=True)
+
+    def __init__(self, project: Any, **kwargs: Any) -> None:
+        self._logs: dict[str, deque[str]] = {}
+        super().__init__(project, **kwargs)
+
+    async def load(self) -> None:
+        jobs = await self.client.jobs(project_id=self.project_id, limit=SHOWN_JOBS)
+        renders = await self.client.renders(self.project_id)
+        with self.hold_sync():
+            self.jobs = [self._row(job.model_dump(mode="json")) for job in jobs]
+            self.renders = [_render_row(r) for r in renders]
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") != "job.progress":
+            return
+        data = event.get("data") or {}
+        if not isinstance(data, dict) or "id" not in data:
+            return
+        row = self._row(data)
+        self.jobs = [row if j["id"] == row["id"] else j for j in self.jobs]
+
+    def _event(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "job.progress":  # patched in place, no reload
+            self.on_event(event)
+            return
+        super()._event(event)
+
+    def _row(self, job: dict[str, Any]) -> dict[str, Any]:
+        log = self._logs.setdefault(job["id"], deque(maxlen=LOG_LINES))
+        message = job.get("message") or ""
+        if message and (not log or log[-1] != message):
+            log.append(message)
+        error = job.get("error") or {}
+        return {
+            "id": job["id"],
+            "kind": job["kind"],
+            "status": job["status"],
+            "stage": job.get("stage") or "",
+            "progress": job.get("progress") or 0.0,
+            "message": message,
+            "attempts": job.get("attempts", 0),
+            "error": " ".join(str(error.get(k)) for k in ("message", "hint") if error.get(k)),
+            "created_at": job.get("created_at"),
+            "log": list(log),
+        }
+
+    def media_keys(self) -> set[tuple[str, str]]:
+        return {(r["sha"], "video") for r in self.renders if r["sha"]}
+
+    async def _act_cancel(self, content: dict[str, Any]) -> None:
+        await self.client.cancel_job(self._job(content.get("job")))
+
+    async def _act_retry(self, content: dict[str, Any]) -> None:
+        await self.client.retry_job(self._job(content.get("job")))
+
+    def _job(self, job: Any) -> str:
+        if not any(j["id"] == job for j in self.jobs):
+            raise InvalidInput(
+                f"job {str(job)[:40]!r} is not one of this project's jobs",
+                hint="use a job from the monitor",
+            )
+        return str(job)
+
+
+def _render_row(render: dict[str, Any]) -> dict[str, Any]:
+    settings = render.get("settings") or {}
+    checks = render.get("verification") or {}
+    return {
+        "id": render["id"],
+        "status": render["status"],
+        "sha": render.get("asset_sha256"),
+        "aspect": settings.get("aspect", ""),
+        "resolution": settings.get("resolution", 0),
+        "fps": settings.get("fps", 0),
+        "container": settings.get("container", "mp4"),
+        "duration": checks.get("duration"),
+        "created_at": render.get("created_at"),
+    }

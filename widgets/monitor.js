@@ -1,0 +1,80 @@
+// The render monitor: jobs with progress, stage, speed and time left, a log tail, cancel and
+// retry; renders that play in place and download.
+
+const LIVE = new Set(["queued", "running"]);
+const TONE = { succeeded: "ok", failed: "bad", cancelled: "warn", running: "", queued: "" };
+
+function render({ model, el }) {
+  const body = frame(model, el, "monitor");
+  const playing = new Set(); // render ids whose player is open
+  const media = mediaStore(model, () => paint());
+  const jobsEl = h("div", { class: "mon-jobs", "data-testid": "jobs" });
+  const rendersEl = h("div", { class: "mon-renders", "data-testid": "renders" });
+  const title = h("span", { class: "studio-title" });
+  body.append(h("div", { class: "studio-toolbar" }, title), jobsEl, rendersEl);
+
+  function jobRow(job) {
+    const live = LIVE.has(job.status);
+    const pct = Math.round(job.progress * 100);
+    return h(
+      "div",
+      { class: "mon-job", "data-testid": "job", "data-job": job.id, "data-status": job.status },
+      h("div", { class: "mon-job-head" },
+        h("strong", {}, job.kind),
+        h("span", { class: `studio-badge ${TONE[job.status] || ""}`, "data-testid": "job-status" }, job.status),
+        job.stage ? h("span", { class: "mon-stage", "data-testid": "job-stage" }, job.stage) : null,
+        job.attempts > 1 ? h("span", { class: "studio-badge warn" }, `attempt ${job.attempts}`) : null,
+        h("span", { class: "mon-spacer" }),
+        live ? h("button", { "data-testid": "cancel", onclick: () => act(model, "cancel", { job: job.id }) }, "Cancel") : null,
+        ["failed", "cancelled"].includes(job.status) ? h("button", { "data-testid": "retry", onclick: () => act(model, "retry", { job: job.id }) }, "Retry") : null,
+      ),
+      h("div", { class: "mon-bar", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
+        h("div", { class: `mon-fill ${TONE[job.status] || ""}`, "data-testid": "progress", style: { width: `${pct}%` } }),
+      ),
+      h("div", { class: "mon-message", "data-testid": "job-message" }, job.error || job.message || (live ? "waiting…" : "")),
+      job.log.length > 1 ? h("details", { class: "mon-log" }, h("summary", {}, "log"), h("pre", { "data-testid": "log" }, job.log.join("\n"))) : null,
+    );
+  }
+
+  function renderRow(r) {
+    const open = playing.has(r.id);
+    const url = open && r.sha ? media.url(r.sha, "video") : null;
+    const what = `${r.aspect} ${r.resolution}p ${r.fps} fps ${r.container}` + (r.duration ? ` · ${clock(r.duration)}` : "");
+    return h(
+      "div",
+      { class: "mon-render", "data-testid": "render", "data-render": r.id, "data-status": r.status },
+      h("div", { class: "mon-job-head" },
+        h("strong", {}, "render"),
+        h("span", { class: `studio-badge ${TONE[r.status] || ""}` }, r.status),
+        h("span", {}, what),
+        h("span", { class: "mon-spacer" }),
+        r.sha ? h("button", { "data-testid": "play", onclick: () => { open ? playing.delete(r.id) : playing.add(r.id); paint(); } }, open ? "Hide" : "Play") : null,
+        url ? h("a", { "data-testid": "download", href: url, download: `${model.get("project_name")}-${r.id}.${r.container}` }, "Download") : null,
+      ),
+      open ? (url ? h("video", { "data-testid": "player", src: url, controls: true, class: "mon-player" }) : h("div", { class: "studio-empty" }, "loading the video…")) : null,
+    );
+  }
+
+  function paint() {
+    const jobs = model.get("jobs");
+    const renders = model.get("renders");
+    const live = jobs.filter((j) => LIVE.has(j.status)).length;
+    title.textContent = `Jobs · ${model.get("project_name")} · ${live} running`;
+    jobsEl.replaceChildren(...(jobs.length ? jobs.map(jobRow) : [h("div", { class: "studio-empty" }, "No jobs yet.")]));
+    // keep an open player as it is: rebuilding it would restart the video
+    const players = new Map([...rendersEl.querySelectorAll("[data-render]")].map((n) => [n.getAttribute("data-render"), n]));
+    rendersEl.replaceChildren(
+      ...renders.map((r) => {
+        const old = players.get(r.id);
+        if (old && old.querySelector("video") && playing.has(r.id) && old.getAttribute("data-status") === r.status) return old;
+        return renderRow(r);
+      }),
+    );
+  }
+
+  for (const name of ["jobs", "renders", "project_name"]) model.on(`change:${name}`, paint);
+  paint();
+  return () => media.dispose();
+}
+
+export default { render };

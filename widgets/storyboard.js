@@ -54,7 +54,7 @@ function render({ model, el }) {
     const images = scene.images;
     let at = shown.get(scene.id);
     const chosenIndex = images.findIndex((t) => t.id === scene.image_take_id);
-    if (at === undefined || at >= images.length) at = chosenIndex >= 0 ? chosenIndex : images.length - 1;
+    if (at === undefined || at < 0 || at >= images.length) at = chosenIndex >= 0 ? chosenIndex : images.length - 1;
     shown.set(scene.id, at);
     const take = images[at];
     const clip = scene.clips.find((t) => t.id === scene.clip_take_id) || scene.clips[scene.clips.length - 1];

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import soundfile as sf
@@ -19,12 +20,20 @@ from studio.engine import Client, EngineServer, Home
 from studio.ui import close_links
 
 SECTIONS = ["intro", "verse", "chorus", "chorus"]
+T = TypeVar("T")
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (160, 90)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "PNG")
     return out.getvalue()
+
+
+def run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run`` on a thread of its own: the browser tests' playwright keeps an event
+    loop on the test's thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(work())).result()
 
 
 @dataclass
@@ -41,7 +50,7 @@ class Board:
             async with Client(self.home) as c:
                 return await work(c)
 
-        return asyncio.run(go())
+        return run(go)
 
 
 @pytest.fixture
@@ -81,7 +90,7 @@ def board(engine: EngineServer, home: Home) -> Iterator[Board]:
         async with Client(home) as c:
             return await make(c)
 
-    pid, ids = asyncio.run(go())
+    pid, ids = run(go)
     yield Board(pid, ids, home)
     close_links()
 
@@ -123,6 +132,6 @@ def planned(engine: EngineServer, home: Home, short_song: Path) -> Iterator[Boar
             await c.wait_job(job.id, timeout=120)
             return project.id, [s.id for s in await c.scenes(project.id)]
 
-    pid, ids = asyncio.run(go())
+    pid, ids = run(go)
     yield Board(pid, ids, home)
     close_links()

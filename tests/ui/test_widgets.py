@@ -1,0 +1,203 @@
+"""Each widget in a real JupyterLab in a real Chromium: it renders, a click does what it says
+(checked in the kernel and in the engine), and the engine's events appear without a reload.
+Screenshots of each in the light and the dark theme go to build/screenshots/."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.ui.lab import Lab, screenshot
+from tests.widgets.conftest import Board, png
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def show(lab: Lab, page: Page, name: str, widget: str, project: str) -> None:
+    """A notebook that ends a cell with the widget, opened and run."""
+    lab.notebook(
+        f"{name}.ipynb",
+        [f"from studio.ui import {widget}\nw = {widget}({project!r})", "w"],
+    )
+    lab.open(page, f"{name}.ipynb")
+    lab.run_all(page)
+
+
+def both_themes(lab: Lab, page: Page, widget: Locator, name: str) -> None:
+    """The widget pictured whole (on a page tall enough for it) in both themes."""
+    size = page.viewport_size or {"width": 1280, "height": 800}
+    page.set_viewport_size({"width": size["width"], "height": 2400})
+    try:
+        widget.scroll_into_view_if_needed()
+        screenshot(widget, f"{name}-light")
+        lab.theme(page, dark=True)
+        screenshot(widget, f"{name}-dark")
+        lab.theme(page, dark=False)
+    finally:
+        page.set_viewport_size(size)
+
+
+def card(page: Page, number: int) -> Locator:
+    return page.locator(f'[data-testid="scene-card"][data-number="{number}"]')
+
+
+def test_storyboard_in_the_browser(lab: Lab, page: Page, board: Board) -> None:
+    show(lab, page, "storyboard", "Storyboard", board.project_id)
+    expect(page.get_by_test_id("scene-card")).to_have_count(4)
+    expect(card(page, 3).get_by_test_id("state")).to_have_text("picture to approve")
+    # thumbnails arrive through the widget channel as binary and show as blob URLs
+    expect(card(page, 4).get_by_test_id("thumb")).to_have_attribute("src", re.compile("^blob:"))
+
+    # step back to version 1 and choose it: the engine has it, and so does the kernel
+    third = card(page, 3)
+    expect(third.get_by_test_id("version")).to_have_text("v2 of 2")
+    third.get_by_test_id("prev-version").click()
+    expect(third.get_by_test_id("version")).to_have_text("v1 of 2")
+    third.get_by_test_id("choose-image").click()
+    expect(card(page, 3).get_by_test_id("state")).to_have_text("picture approved")
+    scene = board.ask(lambda c: c.scenes(board.project_id))[2]
+    takes = board.ask(lambda c: c.takes(board.scenes[2]))
+    assert scene.state.value == "image_approved" and scene.image_take_id == takes[0]["id"]
+    lab.kernel_wait("w.scene(3)['state'] == 'image_approved'")
+
+    # a change made by another client appears without a reload
+    board.ask(lambda c: c.scene_action(board.scenes[0], "approve_text"))
+    expect(card(page, 1).get_by_test_id("state")).to_have_text("waiting for a picture")
+
+    # filter by section, comment, approve all shown
+    page.get_by_test_id("section-filter").select_option("chorus")
+    expect(page.get_by_test_id("scene-card")).to_have_count(2)
+    lab.kernel_wait("w.section_filter == 'chorus'")
+    page.get_by_test_id("section-filter").select_option("")
+    first = card(page, 1)
+    first.get_by_test_id("comment-input").fill("warmer light")
+    first.get_by_test_id("comment-input").press("Enter")
+    expect(card(page, 1).get_by_test_id("comments")).to_contain_text("warmer light")
+
+    both_themes(lab, page, page.locator(".studio-storyboard"), "storyboard")
+
+    # a refused action shows a readable error under the widget, and it can be dismissed
+    lab.kernel_exec("w._received(w, {'action': 'approve_text', 'scene': 'scn_nope'}, [])")
+    error = page.get_by_test_id("error")
+    expect(error).to_contain_text("not on this storyboard")
+    error.get_by_role("button", name="dismiss").click()
+    expect(error).to_be_hidden()
+
+
+def test_two_notebooks_on_one_project_stay_in_step(
+    lab: Lab, page: Page, board: Board, browser: Any
+) -> None:
+    show(lab, page, "first", "Storyboard", board.project_id)
+    other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    show(lab, other, "second", "Storyboard", board.project_id)
+    expect(card(other, 3).get_by_test_id("state")).to_have_text("picture to approve")
+    card(page, 3).get_by_test_id("approve-image").click()
+    expect(card(other, 3).get_by_test_id("state")).to_have_text("picture approved")
+    other.context.close()
+
+
+def test_mood_picker_in_the_browser(lab: Lab, page: Page, planned: Board) -> None:
+    show(lab, page, "moods", "MoodPicker", planned.project_id)
+    cards = page.get_by_test_id("mood-card")
+    expect(cards).to_have_count(4)
+    expect(cards.nth(0).get_by_test_id("chosen")).to_be_visible()
+    assert cards.nth(1).locator(".mp-swatch").count() >= 3
+    cards.nth(1).get_by_test_id("pick").click()
+    expect(cards.nth(1).get_by_test_id("chosen")).to_be_visible(timeout=30_000)
+    mood = planned.ask(lambda c: c.get_project(planned.project_id)).mood_id
+    assert mood == cards.nth(1).get_attribute("data-mood")
+    lab.kernel_wait(f"w.chosen == {mood!r}")
+    both_themes(lab, page, page.locator(".studio-moods"), "moods")
+
+
+def test_chat_session_in_the_browser(lab: Lab, page: Page, planned: Board) -> None:
+    show(lab, page, "chat", "ChatSession", planned.project_id)
+    box = page.get_by_test_id("message-input")
+    box.fill("make the chorus scenes at night")
+    box.press("Enter")  # sends: JupyterLab does not take the key
+    expect(page.locator('[data-testid="message"][data-role="user"]')).to_have_count(1)
+    answer = page.locator('[data-testid="message"][data-role="assistant"]')
+    expect(answer).to_have_count(1, timeout=60_000)
+    expect(answer.get_by_test_id("tool-card").first).to_be_visible()
+    expect(page.get_by_test_id("chip").first).to_be_visible()
+    turns = planned.ask(lambda c: c.sessions(planned.project_id))
+    assert len(turns) == 1
+    lab.kernel_wait("len(w.messages) == 2")
+    both_themes(lab, page, page.locator(".studio-chat"), "chat")
+
+
+def test_render_monitor_in_the_browser(lab: Lab, page: Page, board: Board) -> None:
+    show(lab, page, "monitor", "RenderMonitor", board.project_id)
+    expect(page.get_by_test_id("jobs")).to_contain_text("No jobs yet")
+    job = board.ask(
+        lambda c: c.submit_job(
+            "render.testcard",
+            {"duration": 60.0, "fps": 25, "segment": 1.0},
+            project_id=board.project_id,
+        )
+    )
+    row = page.locator(f'[data-job="{job.id}"]')
+    # progress arrives as the engine's events, no reload
+    expect(row.get_by_test_id("job-status")).to_have_text("running")
+    page.wait_for_function(
+        "id => { const f = document.querySelector(`[data-job='${id}'] [data-testid=progress]`);"
+        " return f && parseFloat(f.style.width) > 0; }",
+        arg=job.id,
+    )
+    both_themes(lab, page, page.locator(".studio-monitor"), "monitor")
+    row.get_by_test_id("cancel").click()
+    expect(row.get_by_test_id("job-status")).to_have_text("cancelled")
+    assert board.ask(lambda c: c.job(job.id)).status.value == "cancelled"
+    row.get_by_test_id("retry").click()
+    expect(row.get_by_test_id("job-status")).not_to_have_text("cancelled")
+    row.get_by_test_id("cancel").click()
+    expect(row.get_by_test_id("job-status")).to_have_text("cancelled")
+
+
+def test_a_new_take_appears_while_the_kernel_is_busy(lab: Lab, page: Page, board: Board) -> None:
+    """A cell that blocks the kernel's main thread does not stop the widget from following the
+    engine: events are handled on the link's own thread."""
+    show(lab, page, "busy", "Storyboard", board.project_id)
+    expect(card(page, 2).get_by_test_id("thumb")).to_have_count(0)
+
+    async def paint(c: Any) -> None:
+        sha = await c.upload(png((250, 200, 0)), "image/png")
+        await c.add_take(
+            owner_kind="scene", owner_id=board.scenes[1], kind="image",
+            asset_sha256=sha, media_type="image/png",
+        )  # fmt: skip
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        blocked = pool.submit(lab.kernel_exec, "import time; time.sleep(8)", None, 30)
+        board.ask(paint)
+        expect(card(page, 2).get_by_test_id("thumb")).to_have_count(1, timeout=6_000)
+        assert not blocked.done()  # it appeared while the kernel's main thread slept
+        blocked.result(30)
+
+
+def test_a_painted_storyboard_for_the_pictures(lab: Lab, page: Page, planned: Board) -> None:
+    """The storyboard of a planned song with its pictures painted by the offline painter (the
+    README's picture), every card with its thumbnail."""
+
+    async def paint(c: Any) -> None:
+        for scene in await c.scenes(planned.project_id):
+            await c.scene_action(scene.id, "approve_text")
+        job = await c.submit_job(
+            "takes.images",
+            {"project_id": planned.project_id, "width": 640, "height": 360},
+            project_id=planned.project_id,
+        )
+        await c.wait_job(job.id, timeout=120)
+
+    planned.ask(paint)
+    show(lab, page, "painted", "Storyboard", planned.project_id)
+    cards = page.get_by_test_id("scene-card")
+    expect(cards).to_have_count(len(planned.scenes))
+    thumbs = page.locator('[data-testid="thumb"][src^="blob:"]')
+    expect(thumbs).to_have_count(len(planned.scenes))
+    assert page.get_by_test_id("stale").count() == 0  # fresh takes of the scenes as they are
+    both_themes(lab, page, page.locator(".studio-storyboard"), "storyboard-painted")

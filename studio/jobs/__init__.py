@@ -4,6 +4,7 @@ owns status, retries, progress, cancellation and resume."""
 from studio.jobs._audio import (
     UPLOADS,
     AnalyzeHandler,
+    PreviewHandler,
     TranscribeHandler,
     sweep_uploads,
     upload_path,
@@ -29,6 +30,7 @@ __all__ = [
     "JobHandler",
     "JobRunner",
     "PlanHandler",
+    "PreviewHandler",
     "RenderHandler",
     "RenderParams",
     "SessionToolHandler",

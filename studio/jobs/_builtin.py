@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from studio.errors import RenderError
-from studio.jobs._audio import AnalyzeHandler, TranscribeHandler
+from studio.jobs._audio import AnalyzeHandler, PreviewHandler, TranscribeHandler
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler, validated
 from studio.jobs._render import RenderHandler
@@ -166,6 +166,7 @@ def builtin_handlers() -> dict[str, JobHandler]:
             ExportHandler(),
             AnalyzeHandler(),
             TranscribeHandler(),
+            PreviewHandler(),
             PlanHandler(),
             ImagesHandler(),
             ClipsHandler(),

@@ -7,6 +7,7 @@ from studio.ui._link import Link, close_links, link
 from studio.ui._monitor import RenderMonitor
 from studio.ui._moods import MoodPicker
 from studio.ui._storyboard import Storyboard
+from studio.ui._timeline import Timeline
 
 __all__ = [
     "ChatSession",
@@ -15,6 +16,7 @@ __all__ = [
     "RenderMonitor",
     "Storyboard",
     "StudioWidget",
+    "Timeline",
     "close_links",
     "link",
 ]

@@ -106,4 +106,4 @@ def lab(start_lab: StartLab, lab_env: dict[str, str]) -> Lab:
 
 
 # the projects the widget tests show, made through the engine's client
-from tests.widgets.conftest import board, planned, short_song  # noqa: E402, F401
+from tests.widgets.conftest import board, painted, planned, short_song  # noqa: E402, F401

@@ -201,3 +201,65 @@ def test_a_painted_storyboard_for_the_pictures(lab: Lab, page: Page, planned: Bo
     expect(thumbs).to_have_count(len(planned.scenes))
     assert page.get_by_test_id("stale").count() == 0  # fresh takes of the scenes as they are
     both_themes(lab, page, page.locator(".studio-storyboard"), "storyboard-painted")
+
+
+def test_timeline_in_the_browser(lab: Lab, page: Page, painted: Board) -> None:
+    painted.ask(lambda c: c.build_timeline(painted.project_id))
+    show(lab, page, "timeline", "Timeline", painted.project_id)
+    clips = page.get_by_test_id("clip")
+    expect(clips).to_have_count(len(painted.scenes))
+    expect(page.get_by_test_id("preview")).to_have_attribute("src", re.compile("^blob:"))
+    expect(page.get_by_test_id("audio")).to_have_attribute("src", re.compile("^blob:"))
+    song = painted.ask(lambda c: c.song_map(painted.project_id))
+    before = painted.ask(lambda c: c.timeline(painted.project_id))
+
+    # drag the second cut a third of the next clip to the right: it lands on a beat
+    cut = page.locator('[data-testid="cut"][data-index="2"]')
+    box, third = cut.bounding_box(), clips.nth(2).bounding_box()
+    assert box is not None and third is not None
+    page.mouse.move(box["x"] + 4, box["y"] + 30)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 4 + third["width"] / 3, box["y"] + 30, steps=8)
+    page.mouse.up()
+    lab.kernel_wait(f"w.revision > {before.revision}")
+    moved = painted.ask(lambda c: c.timeline(painted.project_id)).clips[2].start
+    assert moved > before.clips[2].start
+    assert min(abs(moved - b) for b in song.beats) < 1e-6
+
+    # the keys are the timeline's: JupyterLab inserts no cell on "a" or "b"
+    cells = page.locator(".jp-Notebook .jp-Cell").count()
+    page.get_by_test_id("timeline").focus()
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    assert page.locator(".jp-Notebook .jp-Cell").count() == cells
+    for _ in range(3):  # the playhead from beat to beat (the first is at the very start)
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("time")).not_to_have_text("0:00.0")
+    page.keyboard.press("Control+z")  # undo the drag
+    lab.kernel_wait(f"abs(w.clips[2]['start'] - {before.clips[2].start}) < 1e-6")
+    assert painted.ask(lambda c: c.timeline(painted.project_id)).clips[2].start == pytest.approx(
+        before.clips[2].start
+    )
+    page.keyboard.press(" ")  # space plays the song
+    page.wait_for_function("() => !document.querySelector('[data-testid=audio]').paused")
+    page.keyboard.press(" ")
+
+    # a transition between clips 3 and 4
+    page.locator('[data-testid="transition"]').nth(2).click()
+    page.get_by_test_id("transition-kind").select_option("crossfade")
+    page.get_by_test_id("transition-apply").click()
+    lab.kernel_wait("w.clips[3]['transition']['kind'] == 'crossfade'")
+    kind = painted.ask(lambda c: c.timeline(painted.project_id)).clips[3].transition_in.kind
+    assert kind.value == "crossfade"
+
+    # drag clip 1 onto clip 3's place: reordered
+    first = clips.nth(0)
+    start = first.bounding_box()
+    target = clips.nth(2).bounding_box()
+    assert start is not None and target is not None
+    page.mouse.move(start["x"] + 5, start["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 20, steps=10)
+    page.mouse.up()
+    lab.kernel_wait(f"w.clips[2]['id'] == {first.get_attribute('data-clip')!r}")
+    both_themes(lab, page, page.locator(".studio-timeline"), "timeline")

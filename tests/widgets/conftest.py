@@ -135,3 +135,23 @@ def planned(engine: EngineServer, home: Home, short_song: Path) -> Iterator[Boar
     pid, ids = run(go)
     yield Board(pid, ids, home)
     close_links()
+
+
+@pytest.fixture
+def painted(planned: Board) -> Board:
+    """The planned project with a small picture painted and approved for every scene."""
+
+    async def paint(c: Client) -> None:
+        pid = planned.project_id
+        for scene in await c.scenes(pid):
+            await c.scene_action(scene.id, "approve_text")
+        images = await c.submit_job(
+            "takes.images", {"project_id": pid, "width": 320, "height": 180}, project_id=pid
+        )
+        await c.wait_job(images.id, timeout=120)
+        for scene in await c.scenes(pid):
+            takes = await c.takes(scene.id)
+            await c.scene_action(scene.id, "approve_image", take_id=takes[-1]["id"])
+
+    planned.ask(paint)
+    return planned

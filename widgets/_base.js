@@ -108,3 +108,66 @@ function mediaStore(model, onArrive) {
     },
   };
 }
+
+const SECTION_COLOURS = ["#5c6bc0", "#26a69a", "#ef5350", "#ab47bc", "#ffa726", "#8d6e63", "#42a5f5"];
+
+/**
+ * The song's map on a canvas 96 px high: section bands, the waveform, the energy curve and the
+ * beat grid (downbeats stronger), for the stretch of the song from `left` px, `width` px wide,
+ * at `pps` pixels a second. Only what is in view is drawn, so any zoom costs the same.
+ */
+function drawSongMap(canvas, el, model, left, width, pps) {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(96 * ratio);
+  canvas.style.width = `${width}px`;
+  canvas.style.left = `${left}px`;
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  const style = getComputedStyle(el);
+  const fg = style.getPropertyValue("--studio-fg").trim() || "#222";
+  const dim = style.getPropertyValue("--studio-fg-dim").trim() || "#888";
+  const accent = style.getPropertyValue("--studio-accent").trim() || "#1976d2";
+  const from = left / pps, to = (left + width) / pps;
+  const sx = (t) => t * pps - left;
+  g.clearRect(0, 0, width, 96);
+  model.get("sections").forEach((s, i) => {
+    if (s.end < from || s.start > to) return;
+    g.fillStyle = SECTION_COLOURS[i % SECTION_COLOURS.length] + "33";
+    g.fillRect(sx(s.start), 0, (s.end - s.start) * pps, 96);
+    g.fillStyle = dim;
+    g.font = "11px sans-serif";
+    g.fillText(s.label, sx(s.start) + 4, 12);
+  });
+  const wave = model.get("waveform");
+  if (wave.values && wave.values.length) {
+    g.fillStyle = dim;
+    const first = Math.max(0, Math.floor(from / wave.hop)), last = Math.min(wave.values.length, Math.ceil(to / wave.hop));
+    const w = Math.max(1, wave.hop * pps - 0.5);
+    for (let i = first; i < last; i++) {
+      const v = wave.values[i] * 34;
+      g.fillRect(sx(i * wave.hop), 58 - v, w, 2 * v);
+    }
+  }
+  const energy = model.get("energy");
+  if (energy.values && energy.values.length) {
+    g.strokeStyle = accent;
+    g.lineWidth = 1.5;
+    g.beginPath();
+    const first = Math.max(0, Math.floor(from / energy.hop) - 1), last = Math.min(energy.values.length, Math.ceil(to / energy.hop) + 1);
+    for (let i = first; i < last; i++) {
+      const px = sx(i * energy.hop), py = 92 - energy.values[i] * 70;
+      i === first ? g.moveTo(px, py) : g.lineTo(px, py);
+    }
+    g.stroke();
+  }
+  const down = new Set(model.get("downbeats").map((t) => t.toFixed(3)));
+  for (const b of model.get("beats")) {
+    if (b < from || b > to) continue;
+    const strong = down.has(b.toFixed(3));
+    g.fillStyle = strong ? fg : dim;
+    g.globalAlpha = strong ? 0.7 : 0.3;
+    g.fillRect(Math.round(sx(b)), strong ? 16 : 70, strong ? 1.5 : 1, strong ? 80 : 26);
+  }
+  g.globalAlpha = 1;
+}

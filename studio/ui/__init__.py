@@ -1,6 +1,7 @@
 """The studio in JupyterLab: live widgets (anywidget) for each stage, talking to the engine
 through its client only. Their front ends are in ``widgets/``."""
 
+from studio.ui._analysis import AnalysisView
 from studio.ui._base import StudioWidget
 from studio.ui._chat import ChatSession
 from studio.ui._link import Link, close_links, link
@@ -10,6 +11,7 @@ from studio.ui._storyboard import Storyboard
 from studio.ui._timeline import Timeline
 
 __all__ = [
+    "AnalysisView",
     "ChatSession",
     "Link",
     "MoodPicker",

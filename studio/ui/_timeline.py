@@ -15,35 +15,24 @@ import traitlets
 from studio.errors import InvalidInput, NotFound
 from studio.model import Timeline as TimelineDoc
 from studio.model import TransitionKind
-from studio.ui._base import StudioWidget
+from studio.ui._songmap import SongMapWidget
 
 __all__ = ["Timeline"]
 
-CURVE_POINTS = 2400
-"""At most this many points of the waveform and the energy curve reach the browser."""
 UNDO_DEPTH = 50
 SNAPS = ("beat", "downbeat", "none")
 STEPS = ("prev_beat", "next_beat", "prev_downbeat", "next_downbeat")
 
 
-class Timeline(StudioWidget):
+class Timeline(SongMapWidget):
     """``Timeline("Night Drive")``: the project's timeline on the song's grid, live."""
 
     front = "timeline"
     listens = ("timeline.", "project.updated", "analysis.", "take.", "scene.")
 
-    duration = traitlets.Float(0.0).tag(sync=True)
-    beats = traitlets.List(traitlets.Float()).tag(sync=True)
-    downbeats = traitlets.List(traitlets.Float()).tag(sync=True)
-    sections = traitlets.List(traitlets.Dict()).tag(sync=True)
-    energy = traitlets.Dict().tag(sync=True)
-    """``{"hop": seconds, "values": [0..1]}``"""
-    waveform = traitlets.Dict().tag(sync=True)
     clips = traitlets.List(traitlets.Dict()).tag(sync=True)
     revision = traitlets.Int(0).tag(sync=True)
     built = traitlets.Bool(False).tag(sync=True)
-    audio = traitlets.Unicode("").tag(sync=True)
-    """The sha256 of the song's preview, once made."""
     transitions = traitlets.List(traitlets.Unicode()).tag(sync=True)
     can_undo = traitlets.Bool(False).tag(sync=True)
     can_redo = traitlets.Bool(False).tag(sync=True)
@@ -64,28 +53,12 @@ class Timeline(StudioWidget):
         except NotFound:
             timeline = None
         with self.hold_sync():
-            self.duration = song.duration
-            self.beats = list(song.beats)
-            self.downbeats = list(song.downbeats)
-            self.sections = [s.model_dump(mode="json") for s in song.sections]
-            self.energy = _curve(song.energy)
-            self.waveform = _curve(song.waveform)
+            self.show_song(song)
             await self._show(timeline)
-        if not self.audio:
-            self.audio = await self._preview()
-
-    async def _preview(self) -> str:
-        job = await self.client.submit_job(
-            "audio.preview", {"project_id": self.project_id}, project_id=self.project_id
-        )
-        done = await self.client.wait_job(job.id, timeout=120)
-        return str((done.result or {}).get("sha256", ""))
+        await self.load_audio()
 
     def media_keys(self) -> set[tuple[str, str]]:
-        keys = {(c["thumb"], "thumb") for c in self.clips if c["thumb"]}
-        if self.audio:
-            keys.add((self.audio, "audio"))
-        return keys
+        return super().media_keys() | {(c["thumb"], "thumb") for c in self.clips if c["thumb"]}
 
     # ---- what it does ---------------------------------------------------------------------------
 
@@ -226,17 +199,6 @@ def _tempo(beats: list[float]) -> float:
         return 120.0
     gaps = sorted(b - a for a, b in itertools.pairwise(beats))
     return 60.0 / gaps[len(gaps) // 2]
-
-
-def _curve(curve: Any) -> dict[str, Any]:
-    """A curve thinned to at most ``CURVE_POINTS`` points (the peak of each stretch), in 0..1."""
-    if curve is None or not curve.values:
-        return {"hop": 1.0, "values": []}
-    values = [abs(v) for v in curve.values]
-    step = max(1, -(-len(values) // CURVE_POINTS))
-    peaks = [max(values[i : i + step]) for i in range(0, len(values), step)]
-    top = max(peaks) or 1.0
-    return {"hop": curve.hop * step, "values": [round(v / top, 4) for v in peaks]}
 
 
 def _pictures(scenes: list[dict[str, Any]]) -> dict[str, str]:

@@ -386,6 +386,50 @@ def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
     return fresh
 
 
+LIBRARY_KINDS = ("character", "mood", "image", "clip", "audio", "render")
+
+
+def library_items(tx: Tx, project: Project) -> list[dict[str, Any]]:
+    """One project's entries in the library (see ``GET /library``): each with its kind, id,
+    name, picture or media (``sha256``, ``media_type``), project, time, and the ``text`` a
+    search looks in."""
+    found: list[dict[str, Any]] = []
+
+    def add(kind: str, id: str, name: str, sha: str | None, media: str | None, **more: Any) -> None:
+        text = more.pop("text", "")
+        found.append(
+            {"kind": kind, "id": id, "name": name, "sha256": sha, "media_type": media,
+             "project_id": project.id, "project_name": project.name,
+             "created_at": more.pop("at").isoformat(), "text": f"{name} {text} {project.name}",
+             **more}
+        )  # fmt: skip
+
+    for character in tx.characters.list(project.id):
+        refs = character.reference_assets
+        first = refs[0] if refs else None
+        add("character", character.id, character.name, first, "image/png" if first else None,
+            at=character.created_at, text=character.description, references=refs)  # fmt: skip
+    for mood in tx.moods.list(project.id):
+        pictures = tx.takes.of(mood.id, TakeKind.IMAGE)
+        sha = next((t.asset_sha256 for t in pictures if t.asset_sha256), None)
+        add("mood", mood.id, mood.name, sha, "image/png" if sha else None,
+            at=mood.created_at, text=" ".join(mood.keywords), palette=mood.palette)  # fmt: skip
+    for take in tx.takes.list(project.id):
+        if take.status is not TakeStatus.READY or take.owner_kind is OwnerKind.MOOD:
+            continue
+        prompt = str(take.inputs.get("prompt", ""))[:300]
+        add(take.kind.value, take.id, f"{take.kind.value} v{take.version}", take.asset_sha256,
+            take.media_type, at=take.created_at, text=f"{prompt} {take.provider} {take.model}",
+            owner=take.owner_id, prompt=prompt)  # fmt: skip
+    for render in tx.renders.list(project.id):
+        if render.asset_sha256 is None:
+            continue
+        s = render.settings
+        add("render", render.id, f"{s.aspect.value} {s.resolution}p {s.container.value}",
+            render.asset_sha256, f"video/{s.container.value}", at=render.created_at)  # fmt: skip
+    return found
+
+
 def _routes(state: EngineState) -> APIRouter:
     r = APIRouter(prefix="/v1")
     store = state.store
@@ -446,6 +490,36 @@ def _routes(state: EngineState) -> APIRouter:
     async def list_projects() -> list[dict[str, Any]]:
         projects = await store.read(lambda tx: tx.projects.all())
         return [p.model_dump(mode="json") for p in projects]
+
+    @r.get("/library")
+    async def library(
+        q: str = "", kind: str = "", project: str | None = None, limit: int = 300
+    ) -> list[dict[str, Any]]:
+        """What the projects hold, newest first: characters (with their reference pictures),
+        mood boards, takes (pictures, clips, music) and finished renders. ``q`` matches a name,
+        a prompt or the project's name; ``kind`` is one of character, mood, image, clip, audio,
+        render; ``project`` keeps one project's."""
+        wanted = q.strip().lower()[:200]
+        if kind and kind not in LIBRARY_KINDS:
+            raise InvalidInput(f"{kind[:40]!r} is not a kind", hint=", ".join(LIBRARY_KINDS))
+        pid = project_id(project) if project else None
+
+        def op(tx: Tx) -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = []
+            for found in tx.projects.all():
+                if pid is not None and found.id != pid:
+                    continue
+                items.extend(library_items(tx, found))
+            chosen = [
+                item
+                for item in items
+                if (not kind or item["kind"] == kind)
+                and (not wanted or wanted in item["text"].lower())
+            ]
+            chosen.sort(key=lambda item: item["created_at"], reverse=True)
+            return chosen[: max(1, min(limit, 2000))]
+
+        return await store.read(op)
 
     @r.post("/projects", status_code=201)
     async def create_project(body: ProjectCreate, request: Request) -> dict[str, Any]:

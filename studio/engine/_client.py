@@ -326,6 +326,16 @@ class Client:
     async def scenes(self, project_id: str) -> list[Scene]:
         return _models(Scene, await self.request("GET", f"/v1/projects/{_seg(project_id)}/scenes"))
 
+    async def library(
+        self, q: str = "", *, kind: str = "", project_id: str | None = None, limit: int = 300
+    ) -> list[dict[str, Any]]:
+        """What the projects hold, newest first: characters, mood boards, takes and renders
+        (``q`` searches names, prompts and project names; ``kind`` keeps one kind)."""
+        params: dict[str, Any] = {"q": q, "kind": kind, "limit": limit}
+        if project_id:
+            params["project"] = project_id
+        return await self.request("GET", "/v1/library", params=params)  # type: ignore[no-any-return]
+
     async def moodboards(self, project_id: str) -> dict[str, Any]:
         """The mood boards, each with its picture ``takes``, and the ``project`` (its
         ``mood_id`` is the one chosen)."""

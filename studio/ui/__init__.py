@@ -4,6 +4,7 @@ through its client only. Their front ends are in ``widgets/``."""
 from studio.ui._analysis import AnalysisView
 from studio.ui._base import StudioWidget
 from studio.ui._chat import ChatSession
+from studio.ui._library import Library
 from studio.ui._link import Link, close_links, link
 from studio.ui._monitor import RenderMonitor
 from studio.ui._moods import MoodPicker
@@ -13,6 +14,7 @@ from studio.ui._timeline import Timeline
 __all__ = [
     "AnalysisView",
     "ChatSession",
+    "Library",
     "Link",
     "MoodPicker",
     "RenderMonitor",

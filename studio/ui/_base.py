@@ -107,6 +107,8 @@ class StudioWidget(anywidget.AnyWidget):
     """The stem of the widget's files in ``widgets/``."""
     listens: ClassVar[tuple[str, ...]] = ()
     """Event types (or their prefixes, ending in ``.``) that make the widget reload."""
+    across_projects: ClassVar[bool] = False
+    """Whether the widget may show every project (no project given: it hears every event)."""
 
     project_id = traitlets.Unicode("").tag(sync=True)
     project_name = traitlets.Unicode("").tag(sync=True)
@@ -122,12 +124,17 @@ class StudioWidget(anywidget.AnyWidget):
             cls._esm, cls._css = _front(cls.front)
 
     def __init__(
-        self, project: Project | str, *, home: Home | Path | str | None = None, **kwargs: Any
+        self,
+        project: Project | str | None,
+        *,
+        home: Home | Path | str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._link = link(home)
-        found = self._link.call(self._link.client.get_project(_ref(project)))
-        self.project_id, self.project_name = found.id, found.name
+        if project is not None or not self.across_projects:
+            found = self._link.call(self._link.client.get_project(_ref(project)))
+            self.project_id, self.project_name = found.id, found.name
         self._reload_lock = threading.Lock()
         self._reload_state = "idle"  # idle, waiting, running, again
         self._pending: set[concurrent.futures.Future[Any]] = set()
@@ -147,6 +154,8 @@ class StudioWidget(anywidget.AnyWidget):
         if method is None:
             self.error = f"the {type(self).__name__} widget has no action {str(action)[:40]!r}"
             return
+        if buffers:  # files sent with the message (an upload), never named by the browser
+            content = {**content, "_buffers": [bytes(b) for b in buffers]}
         self.run(method(content))
 
     def run(self, work: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
@@ -262,7 +271,7 @@ class StudioWidget(anywidget.AnyWidget):
         return self._link.client
 
 
-def _ref(project: Project | str) -> str:
+def _ref(project: Project | str | None) -> str:
     if isinstance(project, Project):
         return project.id
     if isinstance(project, str) and project.strip():

@@ -54,8 +54,8 @@ class Link:
         return self.submit(work).result(timeout)
 
     def listen(self, project_id: str, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` (on the link's thread) with each event of the project; returns
-        the function that stops it."""
+        """Call ``listener`` (on the link's thread) with each event of the project (of every
+        project when ``project_id`` is ""); returns the function that stops it."""
         with self._lock:
             self._listeners.setdefault(project_id, []).append(listener)
             if project_id not in self._streams:
@@ -97,7 +97,9 @@ class Link:
         failures = 0
         while True:
             try:
-                async for event in self.client.events(project_id=project_id, last_event_id=last):
+                async for event in self.client.events(
+                    project_id=project_id or None, last_event_id=last
+                ):
                     failures = 0
                     last = event.get("id") or last
                     with self._lock:

@@ -9,6 +9,7 @@ from studio.ui._link import Link, close_links, link
 from studio.ui._monitor import RenderMonitor
 from studio.ui._moods import MoodPicker
 from studio.ui._storyboard import Storyboard
+from studio.ui._studio import Studio, StudioSteps
 from studio.ui._timeline import Timeline
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "MoodPicker",
     "RenderMonitor",
     "Storyboard",
+    "Studio",
+    "StudioSteps",
     "StudioWidget",
     "Timeline",
     "close_links",

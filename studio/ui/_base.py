@@ -18,7 +18,7 @@ import contextlib
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -132,15 +132,25 @@ class StudioWidget(anywidget.AnyWidget):
     ) -> None:
         super().__init__(**kwargs)
         self._link = link(home)
-        if project is not None or not self.across_projects:
-            found = self._link.call(self._link.client.get_project(_ref(project)))
-            self.project_id, self.project_name = found.id, found.name
         self._reload_lock = threading.Lock()
         self._reload_state = "idle"  # idle, waiting, running, again
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self.on_msg(self._received)
+        self._unlisten: Callable[[], None] = lambda: None
+        ref = None if project is None and self.across_projects else _ref(project)
+        if self._link.on_its_thread():
+            # made by another widget's action (a tab opened): nothing may wait here, so the
+            # project is looked up and the widget filled in as soon as the loop is free
+            self._link.loop.create_task(self._guarded(self._begin(ref)))
+        else:
+            self._link.call(self._begin(ref))
+
+    async def _begin(self, ref: str | None) -> None:
+        if ref is not None:
+            found = await self.client.get_project(ref)
+            self.project_id, self.project_name = found.id, found.name
         self._unlisten = self._link.listen(self.project_id, self._event)
-        self._link.call(self._reload())
+        await self._reload()
 
     # ---- actions from the browser ---------------------------------------------------------------
 

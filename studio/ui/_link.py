@@ -50,8 +50,15 @@ class Link:
         return asyncio.run_coroutine_threadsafe(work, self.loop)
 
     def call(self, work: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-        """Run ``work`` on the link's loop and wait for it (for set-up, never for a click)."""
+        """Run ``work`` on the link's loop and wait for it (for set-up, never for a click;
+        never from the link's own thread, which would wait for itself)."""
+        if self.on_its_thread():
+            work.close()
+            raise RuntimeError("Link.call from the link's own thread would wait forever")
         return self.submit(work).result(timeout)
+
+    def on_its_thread(self) -> bool:
+        return threading.current_thread() is self._thread
 
     def listen(self, project_id: str, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` (on the link's thread) with each event of the project (of every

@@ -263,3 +263,60 @@ def test_timeline_in_the_browser(lab: Lab, page: Page, painted: Board) -> None:
     page.mouse.up()
     lab.kernel_wait(f"w.clips[2]['id'] == {first.get_attribute('data-clip')!r}")
     both_themes(lab, page, page.locator(".studio-timeline"), "timeline")
+
+
+def test_analysis_view_in_the_browser(lab: Lab, page: Page, planned: Board) -> None:
+    show(lab, page, "analysis", "AnalysisView", planned.project_id)
+    expect(page.get_by_test_id("section-row").first).to_be_visible()
+    expect(page.get_by_test_id("corrected")).to_have_count(0)
+    page.get_by_test_id("shift-+10").click()
+    expect(page.get_by_test_id("offset")).to_have_text("grid +10 ms")
+    assert planned.ask(lambda c: c.song_map(planned.project_id)).corrections.offset == 0.01
+    label = page.get_by_test_id("section-label").nth(1)
+    label.fill("pre-chorus")
+    label.press("Enter")
+    label.blur()
+    lab.kernel_wait("w.sections[1]['label'] == 'pre-chorus'")
+    song = planned.ask(lambda c: c.song_map(planned.project_id))
+    assert song.sections[1].label == "pre-chorus"  # what the storyboard and render now see
+    both_themes(lab, page, page.locator(".studio-analysis"), "analysis")
+    page.get_by_test_id("reset").click()
+    expect(page.get_by_test_id("corrected")).to_have_count(0)
+
+
+def test_library_in_the_browser(lab: Lab, page: Page, painted: Board, tmp_path: Any) -> None:
+    show(lab, page, "library", "Library", painted.project_id)
+    items = page.get_by_test_id("item")
+    expect(items.first).to_be_visible()
+    expect(page.locator('[data-kind="image"] img[src^="blob:"]').first).to_be_visible()
+    picture = tmp_path / "car.png"
+    picture.write_bytes(png((220, 20, 20), (64, 64)))
+    page.get_by_test_id("upload-file").set_input_files(str(picture))
+    page.get_by_test_id("upload-name").fill("Red Car")
+    page.get_by_test_id("upload-send").click()
+    expect(page.locator('[data-kind="character"]')).to_have_count(1)
+    [car] = painted.ask(lambda c: c.characters(painted.project_id))
+    assert car.name == "Red Car" and len(car.reference_assets) == 1
+    page.get_by_test_id("search").fill("red car")
+    expect(items).to_have_count(1)
+    page.get_by_test_id("search").fill("")
+    page.get_by_test_id("kind").select_option("mood")
+    expect(items).to_have_count(4)
+    page.get_by_test_id("kind").select_option("")
+    both_themes(lab, page, page.locator(".studio-library"), "library")
+
+
+def test_studio_app_in_the_browser(lab: Lab, page: Page, painted: Board) -> None:
+    show(lab, page, "studio", "Studio", painted.project_id)
+    steps = page.get_by_test_id("step")
+    expect(steps).to_have_count(5)
+    expect(page.locator('[data-step="Storyboard"]')).to_have_attribute("data-done", "yes")
+    expect(page.locator('[data-step="Timeline"]')).to_have_attribute("data-done", "no")
+    expect(page.locator(".studio-chat")).to_be_visible()
+    page.locator('[data-step="Storyboard"]').click()
+    expect(page.get_by_test_id("scene-card")).to_have_count(len(painted.scenes))
+    page.locator('[data-step="Timeline"]').click()
+    page.get_by_test_id("build-first").click()
+    expect(page.locator('[data-step="Timeline"]')).to_have_attribute("data-done", "yes")
+    expect(page.get_by_test_id("clip")).to_have_count(len(painted.scenes))
+    both_themes(lab, page, page.locator(".jp-OutputArea-output").last, "studio")

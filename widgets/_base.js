@@ -171,3 +171,11 @@ function drawSongMap(canvas, el, model, left, width, pps) {
   }
   g.globalAlpha = 1;
 }
+
+/** Make `parent`'s children exactly `nodes`, in order, touching the DOM only where they differ
+ * (a node moved out and back in loses a click that was on its way to it). */
+function keepChildren(parent, nodes) {
+  const now = parent.children;
+  if (now.length === nodes.length && nodes.every((n, i) => now[i] === n)) return;
+  parent.replaceChildren(...nodes);
+}

@@ -60,16 +60,24 @@ function render({ model, el }) {
     const renders = model.get("renders");
     const live = jobs.filter((j) => LIVE.has(j.status)).length;
     title.textContent = `Jobs · ${model.get("project_name")} · ${live} running`;
-    jobsEl.replaceChildren(...(jobs.length ? jobs.map(jobRow) : [h("div", { class: "studio-empty" }, "No jobs yet.")]));
+    // a row is rebuilt only when its job changed, so a button is never swapped under a click
+    const known = new Map([...jobsEl.querySelectorAll("[data-job]")].map((n) => [n.getAttribute("data-job"), n]));
+    const rows = jobs.map((job) => {
+      const key = JSON.stringify(job);
+      const old = known.get(job.id);
+      if (old && old.dataset.key === key) return old;
+      const made = jobRow(job);
+      made.dataset.key = key;
+      return made;
+    });
+    keepChildren(jobsEl, rows.length ? rows : [h("div", { class: "studio-empty" }, "No jobs yet.")]);
     // keep an open player as it is: rebuilding it would restart the video
     const players = new Map([...rendersEl.querySelectorAll("[data-render]")].map((n) => [n.getAttribute("data-render"), n]));
-    rendersEl.replaceChildren(
-      ...renders.map((r) => {
-        const old = players.get(r.id);
-        if (old && old.querySelector("video") && playing.has(r.id) && old.getAttribute("data-status") === r.status) return old;
-        return renderRow(r);
-      }),
-    );
+    keepChildren(rendersEl, renders.map((r) => {
+      const old = players.get(r.id);
+      if (old && old.querySelector("video") && playing.has(r.id) && old.getAttribute("data-status") === r.status) return old;
+      return renderRow(r);
+    }));
   }
 
   for (const name of ["jobs", "renders", "project_name"]) model.on(`change:${name}`, paint);

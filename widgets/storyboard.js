@@ -167,8 +167,7 @@ function render({ model, el }) {
       }
       order.push(found.el);
     }
-    grid.replaceChildren(...order);
-    if (!scenes.length) grid.append(h("div", { class: "studio-empty" }, "No scenes yet: ask the session for a storyboard."));
+    keepChildren(grid, order.length ? order : [h("div", { class: "studio-empty" }, "No scenes yet: ask the session for a storyboard.")]);
     refreshMedia();
   }
 

@@ -33,8 +33,12 @@ from studio.ui._link import Link, link
 
 __all__ = ["StudioWidget", "widget_files"]
 
-RELOAD_DELAY = 0.05
+RELOAD_DELAY = 0.02
 """Seconds a reload waits after an event, so a burst of events makes one reload."""
+MEDIA_FETCHES = 6
+"""Media fetched from the engine at once for one request of the front end."""
+MEDIA_BATCH = 8
+"""Media sent to the browser in one message."""
 THUMB_WIDTH = 320
 MEDIA_CACHE = 512
 """Thumbnails and clips kept in memory per kernel, newest used last."""
@@ -199,21 +203,39 @@ class StudioWidget(anywidget.AnyWidget):
         self.error = ""
 
     async def _act_media(self, content: dict[str, Any]) -> None:
-        """Send the pictures and clips the front end asks for, as binary buffers."""
+        """Send the pictures and clips the front end asks for, as binary buffers: fetched a few
+        at a time, and sent in small batches as they are ready, so the first cards fill in
+        while the rest are still on their way."""
         wanted = content.get("items")
         if not isinstance(wanted, list) or len(wanted) > 200:
             raise InvalidInput("ask for at most 200 media items at once")
         known = self.media_keys()
-        items, buffers = [], []
+        asked = []
         for item in wanted:
             sha, kind = (item.get("sha"), item.get("kind")) if isinstance(item, dict) else (0, 0)
-            if (sha, kind) not in known:
-                continue  # not something this widget shows: never fetched for the browser
-            data, media_type = await _media.get(self._link, str(sha), str(kind))
-            items.append({"sha": sha, "kind": kind, "type": media_type})
-            buffers.append(data)
-        if items:
-            self.send({"type": "media", "items": items}, buffers)
+            if (sha, kind) in known:  # only what this widget shows is ever fetched
+                asked.append((str(sha), str(kind)))
+        gate = asyncio.Semaphore(MEDIA_FETCHES)
+
+        async def one(sha: str, kind: str) -> tuple[str, str, bytes, str]:
+            async with gate:
+                data, media_type = await _media.get(self._link, sha, kind)
+            return sha, kind, data, media_type
+
+        batch: list[tuple[str, str, bytes, str]] = []
+        for ready in asyncio.as_completed([one(sha, kind) for sha, kind in asked]):
+            batch.append(await ready)
+            if len(batch) >= MEDIA_BATCH:
+                self._send_media(batch)
+                batch = []
+        if batch:
+            self._send_media(batch)
+
+    def _send_media(self, batch: list[tuple[str, str, bytes, str]]) -> None:
+        items = [
+            {"sha": sha, "kind": kind, "type": media_type} for sha, kind, _, media_type in batch
+        ]
+        self.send({"type": "media", "items": items}, [data for _, _, data, _ in batch])
 
     def media_keys(self) -> set[tuple[str, str]]:
         """The (sha256, kind) pairs this widget shows and may send: a picture's "thumb", a

@@ -10,12 +10,14 @@ from typing import Any
 import traitlets
 
 from studio.errors import InvalidInput
-from studio.model import SceneAction
+from studio.model import Scene, SceneAction
 from studio.ui._base import StudioWidget
 
 __all__ = ["Storyboard"]
 
 _EDITABLE = ("lyric", "visual_intent", "prompt")
+_FOLLOWED = ("state", "revision", "image_take_id", "clip_take_id", "seed", *_EDITABLE)
+"""What a card takes straight from the engine's answer to an action."""
 _NEW_SEED = 7919
 """Added to a scene's seed to paint it again (a prime, so seeds stay apart)."""
 
@@ -74,19 +76,26 @@ class Storyboard(StudioWidget):
 
     # ---- what it does ---------------------------------------------------------------------------
 
+    async def _act(self, card: dict[str, Any], action: SceneAction, **more: Any) -> Scene:
+        """Take ``action`` on the scene and show its new state at once (the event that follows
+        brings the rest: takes, stale flags, other viewers' changes)."""
+        scene: Scene = await self.client.scene_action(card["id"], action.value, **more)
+        shown = {k: scene.model_dump(mode="json")[k] for k in _FOLLOWED}
+        self.scenes = [c | shown if c["id"] == scene.id else c for c in self.scenes]
+        return scene
+
     async def _act_approve_text(self, content: dict[str, Any]) -> None:
-        card = self.scene(str(content.get("scene")))
-        await self.client.scene_action(card["id"], SceneAction.APPROVE_TEXT.value)
+        await self._act(self.scene(str(content.get("scene"))), SceneAction.APPROVE_TEXT)
 
     async def _act_approve_image(self, content: dict[str, Any]) -> None:
         card = self.scene(str(content.get("scene")))
         take = _take_of(card, "images", content.get("take"))
-        await self.client.scene_action(card["id"], SceneAction.APPROVE_IMAGE.value, take_id=take)
+        await self._act(card, SceneAction.APPROVE_IMAGE, take_id=take)
 
     async def _act_approve_clip(self, content: dict[str, Any]) -> None:
         card = self.scene(str(content.get("scene")))
         take = _take_of(card, "clips", content.get("take"))
-        await self.client.scene_action(card["id"], SceneAction.APPROVE_CLIP.value, take_id=take)
+        await self._act(card, SceneAction.APPROVE_CLIP, take_id=take)
 
     async def _act_edit(self, content: dict[str, Any]) -> None:
         card = self.scene(str(content.get("scene")))
@@ -95,19 +104,15 @@ class Storyboard(StudioWidget):
             raise InvalidInput(f"a scene's edit changes only {', '.join(_EDITABLE)}")
         if not all(isinstance(v, str) for v in changes.values()):
             raise InvalidInput("a scene's text is text")
-        await self.client.scene_action(
-            card["id"], SceneAction.EDIT.value, revision=card["revision"], **changes
-        )
+        await self._act(card, SceneAction.EDIT, revision=card["revision"], **changes)
 
     async def _act_regenerate(self, content: dict[str, Any]) -> None:
         """A new picture for the scene: a new seed, the text approved again, an image job;
         the old takes stay in its history."""
         card = self.scene(str(content.get("scene")))
         seed = (card["seed"] + _NEW_SEED) % (2**31 - 1)
-        edited = await self.client.scene_action(
-            card["id"], SceneAction.EDIT.value, revision=card["revision"], seed=seed
-        )
-        await self.client.scene_action(edited.id, SceneAction.APPROVE_TEXT.value)
+        await self._act(card, SceneAction.EDIT, revision=card["revision"], seed=seed)
+        await self._act(card, SceneAction.APPROVE_TEXT)
         await self.client.submit_job(
             "takes.images",
             {"project_id": self.project_id, "scene_ids": [card["id"]]},
@@ -134,15 +139,11 @@ class Storyboard(StudioWidget):
             card = self.scene(str(ref))
             state = card["state"]
             if state == "draft":
-                await self.client.scene_action(card["id"], SceneAction.APPROVE_TEXT.value)
+                await self._act(card, SceneAction.APPROVE_TEXT)
             elif state == "image_ready" and card["images"]:
-                await self.client.scene_action(
-                    card["id"], SceneAction.APPROVE_IMAGE.value, take_id=card["images"][-1]["id"]
-                )
+                await self._act(card, SceneAction.APPROVE_IMAGE, take_id=card["images"][-1]["id"])
             elif state == "clip_ready" and card["clips"]:
-                await self.client.scene_action(
-                    card["id"], SceneAction.APPROVE_CLIP.value, take_id=card["clips"][-1]["id"]
-                )
+                await self._act(card, SceneAction.APPROVE_CLIP, take_id=card["clips"][-1]["id"])
 
     async def _act_comment(self, content: dict[str, Any]) -> None:
         card = self.scene(str(content.get("scene")))

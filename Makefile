@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.local_image
 	$(PY) -m benchmarks.storyboard
 	$(PY) -m benchmarks.render
+	$(PY) -m benchmarks.widgets
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

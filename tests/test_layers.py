@@ -106,6 +106,8 @@ def test_only_render_builds_ffmpeg_command_lines() -> None:
 )
 def test_public_surface_is_all(package: str) -> None:
     module = importlib.import_module(package)
+    for name in module.__all__:  # a name a package imports when first used resolves too
+        assert hasattr(module, name), name
     public = {
         n
         for n in vars(module)

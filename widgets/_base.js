@@ -172,6 +172,15 @@ function drawSongMap(canvas, el, model, left, width, pps) {
   g.globalAlpha = 1;
 }
 
+/** Point every `[data-media="kind:sha"]` element under `root` at its media once it arrived. */
+function fillMedia(root, media) {
+  for (const node of root.querySelectorAll("[data-media]")) {
+    const [kind, sha] = node.getAttribute("data-media").split(":");
+    const url = media.url(sha, kind);
+    if (url && node.getAttribute("src") !== url) node.setAttribute("src", url);
+  }
+}
+
 /** Make `parent`'s children exactly `nodes`, in order, touching the DOM only where they differ
  * (a node moved out and back in loses a click that was on its way to it). */
 function keepChildren(parent, nodes) {

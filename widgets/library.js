@@ -72,11 +72,7 @@ function render({ model, el }) {
   }
 
   function refresh() {
-    for (const node of grid.querySelectorAll("[data-media]")) {
-      const [k, sha] = node.getAttribute("data-media").split(":");
-      const url = media.url(sha, k);
-      if (url && node.getAttribute("src") !== url) node.setAttribute("src", url);
-    }
+    fillMedia(grid, media);
   }
 
   function paint() {

@@ -172,11 +172,7 @@ function render({ model, el }) {
   }
 
   function refreshMedia() {
-    for (const node of grid.querySelectorAll("[data-media]")) {
-      const [kind, sha] = node.getAttribute("data-media").split(":");
-      const url = media.url(sha, kind);
-      if (url && node.getAttribute("src") !== url) node.setAttribute("src", url);
-    }
+    fillMedia(grid, media);
   }
 
   for (const name of ["scenes", "generating", "section_filter", "sections", "project_name"]) {

@@ -4,12 +4,10 @@ to it. ``Client`` is what kernels, dashboards, papermill runs and the CLI use.
 The names are imported when first used: a kernel that only needs the client does not load the
 server, the job handlers and everything they use (about a second and a half of imports)."""
 
-from __future__ import annotations
-
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from studio.engine._app import EngineState, create_app
     from studio.engine._client import Client
     from studio.engine._events import Event, EventBus
@@ -50,7 +48,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module 'studio.engine' has no attribute {name!r}")

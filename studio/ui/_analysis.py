@@ -11,7 +11,7 @@ from typing import Any
 import traitlets
 
 from studio.errors import InvalidInput
-from studio.model import AnalysisCorrections, SectionEdit
+from studio.model import Analysis, AnalysisCorrections, SectionEdit
 from studio.ui._songmap import SongMapWidget
 
 __all__ = ["AnalysisView"]
@@ -25,7 +25,6 @@ class AnalysisView(SongMapWidget):
     front = "analysis"
     listens = ("analysis.", "project.updated")
 
-    tempo = traitlets.Float(0.0).tag(sync=True)
     detected_tempo = traitlets.Float(0.0).tag(sync=True)
     meter = traitlets.Int(4).tag(sync=True)
     key = traitlets.Unicode("").tag(sync=True)
@@ -39,16 +38,18 @@ class AnalysisView(SongMapWidget):
     async def load(self) -> None:
         song = await self.client.song_map(self.project_id)
         detected = await self.client.song_map(self.project_id, detected=True)
-        self._corrections = song.corrections
         with self.hold_sync():
-            self.show_song(song)
-            self.tempo = round(song.tempo, 2)
+            self._show_corrected(song)
             self.detected_tempo = round(detected.tempo, 2)
-            self.meter = song.meter
             self.key = f"{song.key} {song.mode}" if song.key and song.mode else ""
             self.detected_sections = [s.model_dump(mode="json") for s in detected.sections]
-            self.corrections = song.corrections.model_dump(mode="json")
         await self.load_audio()
+
+    def _show_corrected(self, song: Analysis) -> None:
+        self._corrections = song.corrections
+        self.show_song(song)
+        self.meter = song.meter
+        self.corrections = song.corrections.model_dump(mode="json")
 
     async def _correct(self, **changes: Any) -> None:
         """Replace one part of the corrections (the rest stay), and show the corrected map."""
@@ -59,12 +60,8 @@ class AnalysisView(SongMapWidget):
         except ValueError as exc:
             raise InvalidInput(f"that correction cannot be made: {exc}") from exc
         song = await self.client.correct_song_map(self.project_id, wanted)
-        self._corrections = song.corrections
         with self.hold_sync():
-            self.show_song(song)
-            self.tempo = round(song.tempo, 2)
-            self.meter = song.meter
-            self.corrections = song.corrections.model_dump(mode="json")
+            self._show_corrected(song)
 
     async def _act_tempo(self, content: dict[str, Any]) -> None:
         bpm = content.get("bpm")

@@ -113,6 +113,9 @@ class StudioWidget(anywidget.AnyWidget):
     """Event types (or their prefixes, ending in ``.``) that make the widget reload."""
     across_projects: ClassVar[bool] = False
     """Whether the widget may show every project (no project given: it hears every event)."""
+    front_sets: ClassVar[frozenset[str]] = frozenset()
+    """The traits the front end may change (a filter, a search). It may change no other: what
+    a widget shows, and the ids its actions are checked against, come from the engine only."""
 
     project_id = traitlets.Unicode("").tag(sync=True)
     project_name = traitlets.Unicode("").tag(sync=True)
@@ -157,6 +160,12 @@ class StudioWidget(anywidget.AnyWidget):
         await self._reload()
 
     # ---- actions from the browser ---------------------------------------------------------------
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """A state update from the front end, kept to the traits it may change."""
+        allowed = {k: v for k, v in sync_data.items() if k in self.front_sets}
+        if allowed:
+            super().set_state(allowed)
 
     def _received(self, _widget: Any, content: Any, buffers: list[bytes]) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -246,14 +255,15 @@ class StudioWidget(anywidget.AnyWidget):
 
     def _event(self, event: dict[str, Any]) -> None:
         kind = str(event.get("type", ""))
+        self.on_event(event)
         if kind == "link.reconnected" or any(
             kind == want or (want.endswith(".") and kind.startswith(want)) for want in self.listens
         ):
-            self.on_event(event)
             self.reload()
 
     def on_event(self, event: dict[str, Any]) -> None:
-        """A hook for an event the widget shows as it comes (a job's progress)."""
+        """A hook for each of the project's events, before any reload: for what the widget
+        shows as it comes (a job's progress) without reading everything again."""
 
     def reload(self) -> None:
         """Load the widget's state again from the engine (coalesced: a burst of events, one

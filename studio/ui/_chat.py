@@ -70,24 +70,23 @@ class ChatSession(StudioWidget):
             return str(max(sessions, key=lambda s: s.updated_at).id)
         return str((await self.client.start_session(self.project_id)).id)
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def on_event(self, event: dict[str, Any]) -> None:
+        """The turn being answered, as its job reports (no reload until it ends)."""
         data = event.get("data") or {}
-        kind = event.get("type")
-        if kind in ("job.created", "job.progress", "job.updated") and isinstance(data, dict):
-            if (
-                data.get("kind") == "session.turn"
-                and (data.get("params") or {}).get("session_id") == self.session_id
-            ):
-                if data.get("status") in ("queued", "running"):
-                    self.working = {
-                        "job": data["id"],
-                        "stage": data.get("stage", ""),
-                        "message": data.get("message", ""),
-                    }
-                else:
-                    self.reload()
-            return
-        super()._event(event)
+        if (
+            event.get("type") in ("job.created", "job.progress", "job.updated")
+            and isinstance(data, dict)
+            and data.get("kind") == "session.turn"
+            and (data.get("params") or {}).get("session_id") == self.session_id
+        ):
+            if data.get("status") in ("queued", "running"):
+                self.working = {
+                    "job": data["id"],
+                    "stage": data.get("stage", ""),
+                    "message": data.get("message", ""),
+                }
+            else:
+                self.reload()
 
     def say(self, text: str) -> concurrent.futures.Future[Any]:
         """Send ``text`` to the session; the answer arrives in the widget (and the future)."""

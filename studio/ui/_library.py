@@ -33,6 +33,7 @@ class Library(StudioWidget):
     front = "library"
     listens = ("take.", "character.", "project.", "render.", "job.updated")
     across_projects = True
+    front_sets = frozenset({"query", "kind"})
 
     items = traitlets.List(traitlets.Dict()).tag(sync=True)
     query = traitlets.Unicode("").tag(sync=True)

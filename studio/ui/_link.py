@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from studio.engine import Client, Home
-from studio.errors import EngineUnavailable
 
 __all__ = ["Link", "close_links", "link"]
 
@@ -114,7 +113,7 @@ class Link:
                     for listener in listeners:
                         with contextlib.suppress(Exception):  # one widget's bug stays its own
                             listener(event)
-            except (EngineUnavailable, Exception):
+            except Exception:
                 pass  # the engine went away or restarted: subscribe again below
             await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
             failures += 1

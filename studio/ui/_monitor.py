@@ -39,19 +39,13 @@ class RenderMonitor(StudioWidget):
             self.renders = [_render_row(r) for r in renders]
 
     def on_event(self, event: dict[str, Any]) -> None:
-        if event.get("type") != "job.progress":
+        if event.get("type") != "job.progress":  # progress patches its row: no reload
             return
         data = event.get("data") or {}
         if not isinstance(data, dict) or "id" not in data:
             return
         row = self._row(data)
         self.jobs = [row if j["id"] == row["id"] else j for j in self.jobs]
-
-    def _event(self, event: dict[str, Any]) -> None:
-        if event.get("type") == "job.progress":  # patched in place, no reload
-            self.on_event(event)
-            return
-        super()._event(event)
 
     def _row(self, job: dict[str, Any]) -> dict[str, Any]:
         log = self._logs.setdefault(job["id"], deque(maxlen=LOG_LINES))

@@ -28,9 +28,12 @@ class SongMapWidget(StudioWidget):
     waveform = traitlets.Dict().tag(sync=True)
     audio = traitlets.Unicode("").tag(sync=True)
     """The sha256 of the song's small copy, once made."""
+    tempo = traitlets.Float(0.0).tag(sync=True)
+    """Beats a minute, as corrected."""
 
     def show_song(self, song: Analysis) -> None:
         self.duration = song.duration
+        self.tempo = round(song.tempo, 2)
         self.beats = list(song.beats)
         self.downbeats = list(song.downbeats)
         self.sections = [s.model_dump(mode="json") for s in song.sections]

@@ -27,6 +27,7 @@ class Storyboard(StudioWidget):
 
     front = "storyboard"
     listens = ("scene.", "take.", "comment.", "storyboard.", "project.updated", "job.")
+    front_sets = frozenset({"section_filter"})
 
     scenes = traitlets.List(traitlets.Dict()).tag(sync=True)
     sections = traitlets.List(traitlets.Unicode()).tag(sync=True)

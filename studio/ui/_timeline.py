@@ -7,7 +7,6 @@ the picture of the clip under it."""
 from __future__ import annotations
 
 import bisect
-import itertools
 from typing import Any
 
 import traitlets
@@ -41,6 +40,7 @@ class Timeline(SongMapWidget):
         self._undo: list[TimelineDoc] = []
         self._redo: list[TimelineDoc] = []
         self._timeline: TimelineDoc | None = None
+        self._pictures: dict[str, str] = {}
         kwargs.setdefault("transitions", [k.value for k in TransitionKind])
         super().__init__(project, **kwargs)
 
@@ -52,9 +52,10 @@ class Timeline(SongMapWidget):
             timeline: TimelineDoc | None = await self.client.timeline(self.project_id)
         except NotFound:
             timeline = None
+        await self._read_pictures()
         with self.hold_sync():
             self.show_song(song)
-            await self._show(timeline)
+            self._show(timeline)
         await self.load_audio()
 
     def media_keys(self) -> set[tuple[str, str]]:
@@ -70,16 +71,20 @@ class Timeline(SongMapWidget):
         )
         self._undo = [*self._undo, before][-UNDO_DEPTH:]
         self._redo = []
-        await self._show(after)
+        self._show(after)
 
-    async def _show(self, timeline: TimelineDoc | None) -> None:
+    async def _read_pictures(self) -> None:
+        """Which picture stands for each take (read again with every reload, which the
+        storyboard's changes bring: an edit of the timeline makes no new take)."""
+        self._pictures = _pictures((await self.client.storyboard(self.project_id))["scenes"])
+
+    def _show(self, timeline: TimelineDoc | None) -> None:
         self._timeline = timeline
-        pictures = _pictures((await self.client.storyboard(self.project_id))["scenes"])
         clips = timeline.clips if timeline else []
         with self.hold_sync():
             self.built = timeline is not None
             self.revision = timeline.revision if timeline else 0
-            self.clips = [_clip(i, c, pictures) for i, c in enumerate(clips)]
+            self.clips = [_clip(i, c, self._pictures) for i, c in enumerate(clips)]
             self.can_undo, self.can_redo = bool(self._undo), bool(self._redo)
 
     def _shown(self) -> TimelineDoc:
@@ -98,7 +103,9 @@ class Timeline(SongMapWidget):
     async def _act_build(self, _content: dict[str, Any]) -> None:
         if self._timeline is not None:
             self._undo = [*self._undo, self._timeline][-UNDO_DEPTH:]
-        await self._show(await self.client.build_timeline(self.project_id))
+        built = await self.client.build_timeline(self.project_id)
+        await self._read_pictures()  # the approved takes it was built from
+        self._show(built)
 
     async def _act_move_cut(self, content: dict[str, Any]) -> None:
         """Move the cut where clip ``index`` begins to ``to`` seconds, snapped to the nearest
@@ -133,7 +140,7 @@ class Timeline(SongMapWidget):
         beats = content.get("beats")
         if not isinstance(beats, int) or beats == 0 or abs(beats) > 64:
             raise InvalidInput("slip by a whole number of beats, up to 64")
-        beat = 60.0 / _tempo(self.beats)
+        beat = 60.0 / self.tempo
         clip = self.clips[i]
         in_point = max(0.0, clip["in_point"] + beats * beat)
         await self._edit({"op": "trim", "clip_id": clip["id"], "in_point": in_point})
@@ -182,7 +189,7 @@ class Timeline(SongMapWidget):
             expected_revision=current.revision,
         )
         other.append(current)
-        await self._show(restored)
+        self._show(restored)
 
 
 def _nearest(grid: list[float], t: float) -> float:
@@ -192,13 +199,6 @@ def _nearest(grid: list[float], t: float) -> float:
     i = bisect.bisect_left(grid, t)
     near = [grid[j] for j in (i - 1, i) if 0 <= j < len(grid)]
     return min(near, key=lambda g: abs(g - t))
-
-
-def _tempo(beats: list[float]) -> float:
-    if len(beats) < 2:
-        return 120.0
-    gaps = sorted(b - a for a, b in itertools.pairwise(beats))
-    return 60.0 / gaps[len(gaps) // 2]
 
 
 def _pictures(scenes: list[dict[str, Any]]) -> dict[str, str]:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.ui.lab import Lab, screenshot
-from tests.widgets.conftest import Board, png
+from tests.widgets.conftest import Board, add_picture, png
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -164,41 +164,22 @@ def test_a_new_take_appears_while_the_kernel_is_busy(lab: Lab, page: Page, board
     show(lab, page, "busy", "Storyboard", board.project_id)
     expect(card(page, 2).get_by_test_id("thumb")).to_have_count(0)
 
-    async def paint(c: Any) -> None:
-        sha = await c.upload(png((250, 200, 0)), "image/png")
-        await c.add_take(
-            owner_kind="scene", owner_id=board.scenes[1], kind="image",
-            asset_sha256=sha, media_type="image/png",
-        )  # fmt: skip
-
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         blocked = pool.submit(lab.kernel_exec, "import time; time.sleep(8)", None, 30)
-        board.ask(paint)
+        board.ask(lambda c: add_picture(c, board.scenes[1], (250, 200, 0)))
         expect(card(page, 2).get_by_test_id("thumb")).to_have_count(1, timeout=6_000)
         assert not blocked.done()  # it appeared while the kernel's main thread slept
         blocked.result(30)
 
 
-def test_a_painted_storyboard_for_the_pictures(lab: Lab, page: Page, planned: Board) -> None:
-    """The storyboard of a planned song with its pictures painted by the offline painter (the
-    README's picture), every card with its thumbnail."""
-
-    async def paint(c: Any) -> None:
-        for scene in await c.scenes(planned.project_id):
-            await c.scene_action(scene.id, "approve_text")
-        job = await c.submit_job(
-            "takes.images",
-            {"project_id": planned.project_id, "width": 640, "height": 360},
-            project_id=planned.project_id,
-        )
-        await c.wait_job(job.id, timeout=120)
-
-    planned.ask(paint)
-    show(lab, page, "painted", "Storyboard", planned.project_id)
+def test_a_painted_storyboard_for_the_pictures(lab: Lab, page: Page, painted: Board) -> None:
+    """The storyboard of a planned song with its pictures painted by the offline painter and
+    approved (the README's picture), every card with its thumbnail."""
+    show(lab, page, "painted", "Storyboard", painted.project_id)
     cards = page.get_by_test_id("scene-card")
-    expect(cards).to_have_count(len(planned.scenes))
+    expect(cards).to_have_count(len(painted.scenes))
     thumbs = page.locator('[data-testid="thumb"][src^="blob:"]')
-    expect(thumbs).to_have_count(len(planned.scenes))
+    expect(thumbs).to_have_count(len(painted.scenes))
     assert page.get_by_test_id("stale").count() == 0  # fresh takes of the scenes as they are
     both_themes(lab, page, page.locator(".studio-storyboard"), "storyboard-painted")
 

@@ -17,7 +17,8 @@ from PIL import Image
 
 from studio.audio import synthesize_song
 from studio.engine import Client, EngineServer, Home
-from studio.ui import close_links
+from studio.model import Take
+from studio.ui import StudioWidget, close_links
 
 SECTIONS = ["intro", "verse", "chorus", "chorus"]
 T = TypeVar("T")
@@ -34,6 +35,22 @@ def run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     loop on the test's thread."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(lambda: asyncio.run(work())).result()
+
+
+def browser(widget: StudioWidget, buffers: list[bytes] | None = None, **message: Any) -> None:
+    """A message as the widget's front end sends it (with files, as buffers); then wait for
+    the action to finish."""
+    widget._received(widget, message, buffers or [])
+    widget.wait()
+
+
+async def add_picture(c: Client, scene_id: str, colour: tuple[int, int, int]) -> Take:
+    """A picture take of one colour for the scene, made elsewhere (not through a widget)."""
+    sha = await c.upload(png(colour), "image/png")
+    return await c.add_take(
+        owner_kind="scene", owner_id=scene_id, kind="image",
+        asset_sha256=sha, media_type="image/png",
+    )  # fmt: skip
 
 
 @dataclass
@@ -77,11 +94,7 @@ def board(engine: EngineServer, home: Home) -> Iterator[Board]:
             await c.scene_action(sid, "approve_text")
         for sid, colours in ((ids[2], [(200, 30, 30), (30, 30, 200)]), (ids[3], [(30, 160, 30)])):
             for colour in colours:
-                sha = await c.upload(png(colour), "image/png")
-                await c.add_take(
-                    owner_kind="scene", owner_id=sid, kind="image",
-                    asset_sha256=sha, media_type="image/png",
-                )  # fmt: skip
+                await add_picture(c, sid, colour)
         takes = await c.takes(ids[3])
         await c.scene_action(ids[3], "approve_image", take_id=takes[0]["id"])
         return project.id, ids

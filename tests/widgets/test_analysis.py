@@ -3,17 +3,10 @@ them, and a reset brings back what was detected."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from studio.ui import AnalysisView
-from tests.widgets.conftest import Board
-
-
-def browser(widget: AnalysisView, **message: Any) -> None:
-    widget._received(widget, message, [])
-    widget.wait()
+from tests.widgets.conftest import Board, browser
 
 
 def test_shift_tempo_downbeat_sections_and_reset(planned: Board) -> None:

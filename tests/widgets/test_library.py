@@ -4,18 +4,12 @@ references (checked for type and size, nothing kept from a refused one)."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from PIL import Image
 
 from studio.ui import Library
 from studio.ui._library import MAX_UPLOAD_BYTES
-from tests.widgets.conftest import Board, png, until
-
-
-def browser(widget: Library, buffers: list[bytes] | None = None, **message: Any) -> None:
-    widget._received(widget, message, buffers or [])
-    widget.wait()
+from tests.widgets.conftest import Board, browser, png, until
 
 
 def test_it_browses_every_project_and_searches(painted: Board) -> None:

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.ui import ChatSession, MoodPicker, RenderMonitor, StudioWidget
-from tests.widgets.conftest import Board, until
-
-
-def browser(widget: StudioWidget, **message: Any) -> None:
-    widget._received(widget, message, [])
-    widget.wait()
+from studio.ui import ChatSession, MoodPicker, RenderMonitor
+from tests.widgets.conftest import Board, browser, until
 
 
 def test_the_mood_boards_pick_paint_again_and_more_like_this(planned: Board) -> None:

@@ -8,13 +8,7 @@ from typing import Any
 import pytest
 
 from studio.ui import Storyboard
-from tests.widgets.conftest import Board, png, until
-
-
-def browser(widget: Storyboard, **message: Any) -> None:
-    """A message as the front end sends it, then wait for the action to finish."""
-    widget._received(widget, message, [])
-    widget.wait()
+from tests.widgets.conftest import Board, add_picture, browser, until
 
 
 def test_it_shows_the_scenes_in_song_order_with_their_takes(board: Board) -> None:
@@ -46,14 +40,7 @@ def test_a_change_made_elsewhere_appears_without_a_reload(board: Board) -> None:
     board.ask(lambda c: c.scene_action(board.scenes[0], "approve_text"))
     until(lambda: w.scene(1)["state"] == "text_approved", what="the other client's approval")
 
-    async def paint(c: Any) -> None:
-        sha = await c.upload(png((250, 200, 0)), "image/png")
-        await c.add_take(
-            owner_kind="scene", owner_id=board.scenes[1], kind="image",
-            asset_sha256=sha, media_type="image/png",
-        )  # fmt: skip
-
-    board.ask(paint)
+    board.ask(lambda c: add_picture(c, board.scenes[1], (250, 200, 0)))
     until(lambda: len(w.scene(2)["images"]) == 1, what="the new take")
 
 
@@ -121,3 +108,15 @@ def test_media_goes_as_binary_and_only_what_the_board_shows(board: Board) -> Non
     thumb = {"sha": sha, "kind": "thumb", "type": "image/jpeg"}
     assert content == {"type": "media", "items": [thumb]}
     assert buffers[0][:3] == b"\xff\xd8\xff"  # a JPEG thumbnail, not the PNG itself
+
+
+def test_the_front_end_may_change_the_filter_and_nothing_else(board: Board) -> None:
+    """A forged state update (another project's scene slipped into the cards, to approve it
+    next) changes nothing; the section filter, which the front end owns, does change."""
+    w = Storyboard(board.project_id)
+    shown = [dict(c) for c in w.scenes]
+    forged = [{**shown[0], "id": "scn_someone_else"}]
+    w.set_state({"scenes": forged, "error": "", "section_filter": "chorus"})
+    assert w.scenes == shown and w.section_filter == "chorus"
+    browser(w, action="approve_text", scene="scn_someone_else")
+    assert "not on this storyboard" in w.error

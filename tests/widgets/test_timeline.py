@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from studio.ui import Timeline
-from tests.widgets.conftest import Board, until
+from tests.widgets.conftest import Board, browser, until
 
 
-def browser(widget: Timeline, **message: Any) -> None:
-    widget._received(widget, message, [])
-    widget.wait()
+def edit(widget: Timeline, **message: Any) -> None:
+    """An edit from the front end, which must succeed."""
+    browser(widget, **message)
     assert not widget.error, widget.error
 
 
@@ -24,7 +24,7 @@ def engine_timeline(board: Board) -> Any:
 def test_built_from_the_storyboard_on_the_songs_grid(painted: Board) -> None:
     w = Timeline(painted.project_id)
     assert not w.built and w.clips == []
-    browser(w, action="build")
+    edit(w, action="build")
     assert w.built and len(w.clips) == len(painted.scenes)
     assert w.clips[0]["start"] == 0 and abs(w.clips[-1]["end"] - w.duration) < 1e-6
     assert all(c["thumb"] for c in w.clips)  # every clip shows its scene's picture
@@ -36,46 +36,46 @@ def test_built_from_the_storyboard_on_the_songs_grid(painted: Board) -> None:
 
 def test_a_dragged_cut_lands_on_the_nearest_beat(painted: Board) -> None:
     w = Timeline(painted.project_id)
-    browser(w, action="build")
+    edit(w, action="build")
     cut = w.clips[2]["start"]
     later = next(b for b in w.beats if b > cut + 0.2)
-    browser(w, action="move_cut", index=2, to=later + 0.08, snap="beat")
+    edit(w, action="move_cut", index=2, to=later + 0.08, snap="beat")
     assert w.clips[2]["start"] == pytest.approx(later)
     assert w.clips[1]["end"] == pytest.approx(later)
     assert engine_timeline(painted).clips[2].start == pytest.approx(later)
     # a step along the grid, as the keyboard does
-    browser(w, action="move_cut", index=2, to="prev_beat")
+    edit(w, action="move_cut", index=2, to="prev_beat")
     assert w.clips[2]["start"] < later
 
 
 def test_reorder_slip_transition_split_then_undo_and_redo(painted: Board) -> None:
     w = Timeline(painted.project_id)
-    browser(w, action="build")
+    edit(w, action="build")
     first, second = w.clips[0]["id"], w.clips[1]["id"]
-    browser(w, action="reorder", clip=first, index=1)
+    edit(w, action="reorder", clip=first, index=1)
     assert [c["id"] for c in w.clips[:2]] == [second, first]
-    browser(w, action="slip", clip=first, beats=1)
+    edit(w, action="slip", clip=first, beats=1)
     assert w.clips[1]["in_point"] > 0
-    browser(w, action="transition", clip=w.clips[2]["id"], kind="crossfade", duration=0.5)
+    edit(w, action="transition", clip=w.clips[2]["id"], kind="crossfade", duration=0.5)
     assert w.clips[2]["transition"] == {"kind": "crossfade", "duration": 0.5}
     count = len(w.clips)
     middle = (w.clips[3]["start"] + w.clips[3]["end"]) / 2
-    browser(w, action="split", at=middle)
+    edit(w, action="split", at=middle)
     assert len(w.clips) == count + 1
     assert any(abs(c["start"] - b) < 1e-6 for c in w.clips for b in w.beats)
 
     for _ in range(4):
-        browser(w, action="undo")
+        edit(w, action="undo")
     assert [c["id"] for c in w.clips[:2]] == [first, second] and len(w.clips) == count
     assert [c.id for c in engine_timeline(painted).clips[:2]] == [first, second]
     assert not w.can_undo and w.can_redo
-    browser(w, action="redo")
+    edit(w, action="redo")
     assert [c["id"] for c in w.clips[:2]] == [second, first]
 
 
 def test_an_edit_made_elsewhere_appears(painted: Board) -> None:
     w = Timeline(painted.project_id)
-    browser(w, action="build")
+    edit(w, action="build")
     revision = w.revision
     painted.ask(
         lambda c: c.edit_timeline(
@@ -104,7 +104,7 @@ def test_bad_edits_are_refused_and_change_nothing(
     painted: Board, message: dict[str, Any], says: str
 ) -> None:
     w = Timeline(painted.project_id)
-    browser(w, action="build")
+    edit(w, action="build")
     if message.get("clip") == "first":
         message["clip"] = w.clips[1]["id"]
     before = engine_timeline(painted)

@@ -16,6 +16,7 @@ SDK, ffmpeg) are translated at the boundary that meets them, with ``raise ... fr
     │   └── MigrationError           the store's schema cannot be brought up to date
     ├── EngineUnavailable            the engine cannot be reached or started
     ├── Unauthorized                 missing or wrong engine token or provider API key
+    ├── Forbidden                    the caller's role or shared projects do not allow it
     ├── ProviderError                a generation provider failed
     │   ├── RateLimited              retryable, honours ``retry_after``
     │   ├── ProviderTimeout          retryable
@@ -39,6 +40,7 @@ __all__ = [
     "Conflict",
     "ContentRejected",
     "EngineUnavailable",
+    "Forbidden",
     "IllegalTransition",
     "InvalidInput",
     "JobCancelled",
@@ -138,6 +140,12 @@ class Unauthorized(StudioError):
     """The engine token, or a provider's API key, is missing or wrong."""
 
     status_code = 401
+
+
+class Forbidden(StudioError):
+    """The caller (a reviewer's or an editor's link) may not do this; nothing was changed."""
+
+    status_code = 403
 
 
 class ProviderError(StudioError):

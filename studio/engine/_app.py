@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import os
 import re
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -26,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import studio
 from studio.audio import MAX_BYTES, parse_lyrics, to_lrc, to_srt
+from studio.engine._access import Access, Caller, authorizer, caller_of, check_project
 from studio.engine._events import EventBus
 from studio.errors import (
     Conflict,
@@ -54,11 +54,15 @@ from studio.model import (
     Comment,
     CommentKind,
     Concept,
+    Grant,
     JobStatus,
     Lyrics,
     Mood,
+    Name,
     OwnerKind,
     Project,
+    Render,
+    Role,
     Scene,
     SceneAction,
     Session,
@@ -102,18 +106,23 @@ class EngineState:
     max_upload: int = 4 << 30
     request_shutdown: Callable[[], None] = lambda: None
     started_at: float = 0.0
+    access: Access = field(init=False)
+    """Who holds the token and the keys (loaded from the store when the engine starts)."""
+
+    def __post_init__(self) -> None:
+        self.access = Access(self.token)
 
     def publish(self, kind: str, item: BaseModel | dict[str, Any], project_id: str | None) -> None:
         data = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
         self.bus.publish(kind, data, project_id)
 
 
-# ---- the guard: token and body size, as plain ASGI (no per-request middleware overhead) ------
+# ---- the guard: who is calling, and body size, as plain ASGI (no per-request overhead) --------
 
 
 class _Guard:
-    def __init__(self, app: ASGIApp, token: str, max_upload: int) -> None:
-        self.app, self.token, self.max_upload = app, token.encode(), max_upload
+    def __init__(self, app: ASGIApp, access: Access, max_upload: int) -> None:
+        self.app, self.access, self.max_upload = app, access, max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,16 +130,19 @@ class _Guard:
             return
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"")
-        if not hmac.compare_digest(auth, b"Bearer " + self.token):
+        caller = self.access.caller(auth[7:]) if auth.startswith(b"Bearer ") else None
+        if caller is None:
             await _send_error(
                 send,
                 Unauthorized(
-                    "the engine token is missing or wrong",
-                    hint="clients read it from engine.json in the studio home",
+                    "the engine token or key is missing, wrong or revoked",
+                    hint="clients read the token from engine.json in the studio home; "
+                    "a shared link's key is made by `studio share`",
                     scope="engine",
                 ),
             )
             return
+        scope.setdefault("state", {})["caller"] = caller
         limit = self.max_upload if scope["path"] in _UPLOAD_PATHS else MAX_JSON_BODY
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -171,6 +183,11 @@ async def _send_error(send: Send, exc: StudioError) -> None:
 
 def _error_response(exc: StudioError) -> JSONResponse:
     return JSONResponse({"error": exc.to_payload()}, status_code=exc.status_code)
+
+
+def _signed(caller: Caller, author: str) -> str:
+    """The name a comment is signed with: the owner's choice; for a key, the key's name."""
+    return author if caller.role is Role.OWNER else caller.name
 
 
 def _validation_message(errors: list[Any]) -> str:
@@ -283,7 +300,8 @@ class TimelineEdits(StudioModel):
 class CommentCreate(StudioModel):
     target_kind: TargetKind = TargetKind.PROJECT
     target_id: str | None = None
-    author: str
+    author: str = ""
+    """Who says it (the owner's token only: a shared link's key signs as the key's name)."""
     kind: CommentKind = CommentKind.COMMENT
     body: str = Field(default="", max_length=10_000)
 
@@ -343,7 +361,7 @@ def create_app(state: EngineState) -> FastAPI:
         )
 
     app.include_router(_routes(state))
-    app.add_middleware(_Guard, token=state.token, max_upload=state.max_upload)
+    app.add_middleware(_Guard, access=state.access, max_upload=state.max_upload)
     return app
 
 
@@ -430,9 +448,16 @@ def library_items(tx: Tx, project: Project) -> list[dict[str, Any]]:
     return found
 
 
+class GrantCreate(StudioModel):
+    name: Name
+    role: Role
+    projects: list[str] = Field(default_factory=list, max_length=1000)
+    all_projects: bool = False
+
+
 def _routes(state: EngineState) -> APIRouter:
-    r = APIRouter(prefix="/v1")
     store = state.store
+    r = APIRouter(prefix="/v1", dependencies=[Depends(authorizer(store, state.access))])
 
     async def write(request: Request, fn: Callable[[Tx], Any]) -> tuple[Any, bool]:
         """Run a write; with an ``Idempotency-Key`` header, a repeat returns the first answer
@@ -484,16 +509,62 @@ def _routes(state: EngineState) -> APIRouter:
         state.request_shutdown()
         return {"stopping": True}
 
+    # -- who may do what: the owner makes keys for editors and reviewers
+
+    @r.get("/whoami")
+    async def whoami(request: Request) -> dict[str, Any]:
+        return caller_of(request).public()
+
+    @r.get("/grants")
+    async def list_grants() -> list[dict[str, Any]]:
+        grants = await store.read(lambda tx: tx.grants.all())
+        return [g.model_dump(mode="json", exclude={"key_sha256"}) for g in grants]
+
+    @r.post("/grants", status_code=201)
+    async def create_grant(body: GrantCreate) -> dict[str, Any]:
+        key, digest = Access.new_key()
+        grant = Grant(key_sha256=digest, **body.model_dump())
+
+        def op(tx: Tx) -> Grant:
+            for pid in grant.projects:
+                tx.projects.get(pid)  # an unknown project is refused, not silently shared
+            return tx.grants.insert(grant)
+
+        await store.write(op)
+        state.access.add(grant)
+        return grant.model_dump(mode="json", exclude={"key_sha256"}) | {"key": key}
+
+    @r.post("/grants/{gid}/revoke")
+    async def revoke_grant(gid: str) -> dict[str, Any]:
+        check_id(gid, "key id")
+
+        def op(tx: Tx) -> Grant:
+            found = tx.grants.get(gid)
+            return (
+                found
+                if found.revoked_at
+                else tx.grants.replace(found.model_copy(update={"revoked_at": utcnow()}))
+            )
+
+        grant = await store.write(op)
+        state.access.remove(grant)
+        return grant.model_dump(mode="json", exclude={"key_sha256"})
+
     # -- projects
 
     @r.get("/projects")
-    async def list_projects() -> list[dict[str, Any]]:
+    async def list_projects(request: Request) -> list[dict[str, Any]]:
+        caller = caller_of(request)
         projects = await store.read(lambda tx: tx.projects.all())
-        return [p.model_dump(mode="json") for p in projects]
+        return [p.model_dump(mode="json") for p in projects if caller.sees(p.id)]
 
     @r.get("/library")
     async def library(
-        q: str = "", kind: str = "", project: str | None = None, limit: int = 300
+        request: Request,
+        q: str = "",
+        kind: str = "",
+        project: str | None = None,
+        limit: int = 300,
     ) -> list[dict[str, Any]]:
         """What the projects hold, newest first: characters (with their reference pictures),
         mood boards, takes (pictures, clips, music) and finished renders. ``q`` matches a name,
@@ -503,11 +574,12 @@ def _routes(state: EngineState) -> APIRouter:
         if kind and kind not in LIBRARY_KINDS:
             raise InvalidInput(f"{kind[:40]!r} is not a kind", hint=", ".join(LIBRARY_KINDS))
         pid = project_id(project) if project else None
+        caller = caller_of(request)
 
         def op(tx: Tx) -> list[dict[str, Any]]:
             items: list[dict[str, Any]] = []
             for found in tx.projects.all():
-                if pid is not None and found.id != pid:
+                if (pid is not None and found.id != pid) or not caller.sees(found.id):
                     continue
                 items.extend(library_items(tx, found))
             chosen = [
@@ -798,6 +870,7 @@ def _routes(state: EngineState) -> APIRouter:
 
     @r.post("/takes", status_code=201)
     async def create_take(body: TakeCreate, request: Request) -> dict[str, Any]:
+        caller = caller_of(request)
         check_id(body.owner_id, "owner id")
         if body.asset_sha256 is not None:
             check_sha256(body.asset_sha256)
@@ -811,6 +884,7 @@ def _routes(state: EngineState) -> APIRouter:
             }
             owner = owners[body.owner_kind].get(body.owner_id)
             pid = owner.id if isinstance(owner, Project) else owner.project_id
+            check_project(caller, pid, body.owner_kind.value)
             if body.asset_sha256 is not None and tx.assets.get(body.asset_sha256) is None:
                 raise NotFound(
                     f"asset {body.asset_sha256} was never uploaded",
@@ -967,9 +1041,20 @@ def _routes(state: EngineState) -> APIRouter:
     async def add_comment(ref: str, body: CommentCreate, request: Request) -> dict[str, Any]:
         pid = project_id(ref)
         target = check_id(body.target_id or pid, "target id")
-        comment = Comment(project_id=pid, **(body.model_dump() | {"target_id": target}))
+        signed = _signed(caller_of(request), body.author)  # a key signs as the one it was made for
+        comment = Comment(
+            project_id=pid, **(body.model_dump() | {"target_id": target, "author": signed})
+        )
 
         def op(tx: Tx) -> Comment:
+            targets: dict[TargetKind, Callable[[str], Scene | Take | Render]] = {
+                TargetKind.SCENE: tx.scenes.get,
+                TargetKind.TAKE: tx.takes.get,
+                TargetKind.RENDER: tx.renders.get,
+            }
+            find = targets.get(comment.target_kind)
+            if find is not None and find(target).project_id != pid:
+                raise NotFound(f"{comment.target_kind.value} {target} is not in this project")
             return tx.comments.insert(comment)
 
         data, fresh = await write(request, op)
@@ -981,7 +1066,7 @@ def _routes(state: EngineState) -> APIRouter:
 
     @r.get("/jobs")
     async def list_jobs(
-        status: str | None = None, project: str | None = None, limit: int = 100
+        request: Request, status: str | None = None, project: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         try:
             wanted = [JobStatus(s) for s in status.split(",")] if status else None
@@ -993,16 +1078,18 @@ def _routes(state: EngineState) -> APIRouter:
         jobs = await store.read(
             lambda tx: tx.jobs.query(status=wanted, project_id=pid, limit=min(max(limit, 1), 1000))
         )
-        return [j.model_dump(mode="json") for j in jobs]
+        caller = caller_of(request)
+        return [j.model_dump(mode="json") for j in jobs if caller.sees(j.project_id)]
 
     @r.post("/jobs", status_code=202)
-    async def submit_job(body: JobCreate) -> dict[str, Any]:
+    async def submit_job(body: JobCreate, request: Request) -> dict[str, Any]:
         # a job about a project belongs to it (its events reach the project's viewers)
         pid = project_id(body.project_id) if body.project_id else None
         named = body.params.get("project_id")
         if pid is None and isinstance(named, str) and re.fullmatch(ID_PATTERN, named):
             # a project that does not exist is the job's to report, as it runs
             pid = named if await store.read(lambda tx: tx.project_exists(named)) else None
+        check_project(caller_of(request), pid)
         job = await state.runner.submit(body.kind, body.params, project_id=pid, force=body.force)
         return job.model_dump(mode="json")
 
@@ -1225,12 +1312,16 @@ def _routes(state: EngineState) -> APIRouter:
     @r.get("/events")
     async def events(request: Request, project: str | None = None) -> StreamingResponse:
         pid = project_id(project) if project else None
+        caller = caller_of(request)
         last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
 
         async def stream() -> AsyncIterator[bytes]:
             yield f"retry: 1000\n: connected epoch {state.bus.epoch}\n\n".encode()
             async for event in state.bus.subscribe(last_id, pid):
-                yield b": keepalive\n\n" if event is None else event.sse()
+                if event is None:
+                    yield b": keepalive\n\n"
+                elif caller.sees(event.project_id) or event.type == "resync":
+                    yield event.sse()
 
         return StreamingResponse(
             stream(),

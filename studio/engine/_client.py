@@ -72,8 +72,12 @@ class Client:
         autostart: bool = True,
         timeout: float = 60.0,
         info: EngineInfo | None = None,
+        key: str | None = None,
     ) -> None:
+        """``key`` (a shared link's, made by ``studio share``) acts as the editor or reviewer it
+        was made for; without it the client holds the engine's own token (the owner)."""
         self.home = home if isinstance(home, Home) else Home.resolve(home)
+        self.key = key
         self.autostart = autostart and info is None
         self.timeout = timeout
         self._fixed = info
@@ -116,7 +120,7 @@ class Client:
             self._http = httpx.AsyncClient(
                 base_url=f"http://{info.host}:{info.port}", timeout=self.timeout
             )
-        self._token = info.token
+        self._token = self.key or info.token
         return self._http
 
     async def _reset(self) -> None:
@@ -183,7 +187,12 @@ class Client:
                     hint="it may have been restarted; try again (writes sent with an "
                     "idempotency key are safe to repeat)",
                 ) from exc
-            if _engine_token_refused(reply) and attempt == 0 and self._fixed is None:
+            if (
+                _engine_token_refused(reply)
+                and attempt == 0
+                and self._fixed is None
+                and self.key is None  # a key is not renewed by a restart: its refusal stands
+            ):
                 await self._reset()  # a new engine, a new token
                 continue
             return reply
@@ -433,7 +442,7 @@ class Client:
         project_id: str,
         body: str,
         *,
-        author: str,
+        author: str = "",
         target_id: str | None = None,
         target_kind: str = "project",
         kind: str = "comment",
@@ -460,6 +469,28 @@ class Client:
             Comment,
             await self.request("GET", f"/v1/projects/{_seg(project_id)}/comments", params=params),
         )
+
+    # ---- who may do what ---------------------------------------------------------------------
+
+    async def whoami(self) -> dict[str, Any]:
+        """``{"name", "role", "projects"}`` of this client's token or key."""
+        return await self.request("GET", "/v1/whoami")  # type: ignore[no-any-return]
+
+    async def share(
+        self, name: str, role: str, projects: Sequence[str] = (), *, all_projects: bool = False
+    ) -> dict[str, Any]:
+        """A new key for ``name`` as an editor or a reviewer of ``projects``; the answer's
+        ``key`` is shown this once (the engine keeps only its hash)."""
+        body = {"name": name, "role": role, "projects": list(projects),
+                "all_projects": all_projects}  # fmt: skip
+        return await self.request("POST", "/v1/grants", json=body)  # type: ignore[no-any-return]
+
+    async def grants(self) -> list[dict[str, Any]]:
+        return await self.request("GET", "/v1/grants")  # type: ignore[no-any-return]
+
+    async def revoke(self, grant_id: str) -> dict[str, Any]:
+        path = f"/v1/grants/{_seg(grant_id)}/revoke"
+        return await self.request("POST", path)  # type: ignore[no-any-return]
 
     # ---- jobs ------------------------------------------------------------------------------------
 

@@ -179,6 +179,7 @@ class EngineServer:
             max_upload=max_upload_bytes(),
             started_at=time.time(),
         )
+        state.access.load(await worker.read(lambda tx: tx.grants.all()))
         swept = sweep_uploads(self.home.work)
         if swept:
             log.warning("removed %d upload(s) no job looked at within a day", swept)

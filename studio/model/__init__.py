@@ -33,7 +33,7 @@ from studio.model._render import (
     RenderSettings,
     RenderStatus,
 )
-from studio.model._review import Comment, CommentKind, TargetKind
+from studio.model._review import Comment, CommentKind, Grant, Role, TargetKind
 from studio.model._scene import (
     TEXT_FIELDS,
     CameraMove,
@@ -73,6 +73,7 @@ __all__ = [
     "Container",
     "Curve",
     "Effect",
+    "Grant",
     "Job",
     "JobStatus",
     "KeyMoment",
@@ -89,6 +90,7 @@ __all__ = [
     "Render",
     "RenderSettings",
     "RenderStatus",
+    "Role",
     "Scene",
     "SceneAction",
     "SceneState",

@@ -147,6 +147,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ledger_project ON ledger (project_id)",
         ),
     ),
+    Migration(
+        4,
+        "keys made for editors and reviewers",
+        (
+            """CREATE TABLE grants (
+                id VARCHAR PRIMARY KEY,
+                created_at TIMESTAMP NOT NULL,
+                key_sha256 VARCHAR NOT NULL UNIQUE,
+                doc JSON NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

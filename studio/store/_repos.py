@@ -18,6 +18,7 @@ from studio.model import (
     Character,
     Comment,
     Concept,
+    Grant,
     Job,
     JobStatus,
     Mood,
@@ -402,6 +403,33 @@ class JobRepo(_DocRepo[Job]):
         return self._load(row[0]) if row else None
 
 
+class GrantRepo(_Repo):
+    """The keys made for editors and reviewers (by the SHA-256 of the key, never the key)."""
+
+    def insert(self, grant: Grant) -> Grant:
+        self._conn.execute(
+            "INSERT INTO grants VALUES (?, ?, ?, ?)",
+            [grant.id, grant.created_at, grant.key_sha256, grant.model_dump_json()],
+        )
+        return grant
+
+    def all(self) -> list[Grant]:
+        rows = self._conn.execute("SELECT doc FROM grants ORDER BY created_at, id").fetchall()
+        return [Grant.model_validate_json(r[0]) for r in rows]
+
+    def get(self, grant_id: str) -> Grant:
+        row = self._conn.execute("SELECT doc FROM grants WHERE id = ?", [grant_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no key has the id {grant_id}", hint="`studio share --list` shows them")
+        return Grant.model_validate_json(row[0])
+
+    def replace(self, grant: Grant) -> Grant:
+        self._conn.execute(
+            "UPDATE grants SET doc = ? WHERE id = ?", [grant.model_dump_json(), grant.id]
+        )
+        return grant
+
+
 class AssetRepo(_Repo):
     def add(self, sha256: str, size: int, media_type: str) -> None:
         self._conn.execute(
@@ -414,6 +442,18 @@ class AssetRepo(_Repo):
             "SELECT sha256, size, media_type FROM assets WHERE sha256 = ?", [sha256]
         ).fetchone()
         return {"sha256": row[0], "size": row[1], "media_type": row[2]} if row else None
+
+    def projects_using(self, sha256: str) -> set[str]:
+        """The projects whose rows name this asset (a song, a take, a render, a reference
+        picture, a job's result): who may see it when only some projects are shared."""
+        found: set[str] = set()
+        for table in ("projects", "takes", "renders", "characters", "moods", "jobs"):
+            column = "id" if table == "projects" else "project_id"
+            rows = self._conn.execute(
+                f"SELECT DISTINCT {column} FROM {table} WHERE contains(doc::VARCHAR, ?)", [sha256]
+            ).fetchall()
+            found.update(r[0] for r in rows if r[0] is not None)
+        return found
 
 
 class AnalysisRepo(_Repo):
@@ -577,6 +617,10 @@ class Tx:
     @cached_property
     def jobs(self) -> JobRepo:
         return JobRepo(self)
+
+    @cached_property
+    def grants(self) -> GrantRepo:
+        return GrantRepo(self)
 
     @cached_property
     def assets(self) -> AssetRepo:

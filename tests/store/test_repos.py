@@ -87,7 +87,7 @@ def test_a_store_made_by_migration_1_opens_at_the_latest_version(tmp_path: Path)
         s = tx.scenes.insert(Scene(project_id=p.id, index=0, start=0, end=2, prompt="kept"))
     old.close()
     new = Database(path)
-    assert new.version == SCHEMA_VERSION == 3
+    assert new.version == SCHEMA_VERSION == 4
     assert new.read().projects.get(p.id).name == "Made in v1"
     assert new.read().scenes.get(s.id).prompt == "kept"
     with new.transaction() as tx:  # the tables migration 2 added work

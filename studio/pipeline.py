@@ -15,6 +15,7 @@ it stops the pipeline with ``JobFailed`` naming the step, so a batch sees the re
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import textwrap
 import time
@@ -24,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from studio.engine import Client
-from studio.errors import InvalidInput, JobFailed, StudioError
-from studio.model import Render, Turn
+from studio.errors import Conflict, InvalidInput, JobFailed, StudioError
+from studio.model import Project, Render, Turn
 
 __all__ = ["ASPECTS", "PRESETS", "VideoResult", "contact_sheet", "make_video"]
 
@@ -174,6 +175,29 @@ async def _dress_timeline(studio: Client, project_id: str, *, lyrics: bool, log:
     log(f"  timeline: {len(timeline.clips)} clips; {words}{len(edits) - lyrics} edits")
 
 
+async def _new_project(
+    studio: Client, name: str | None, audio: Path, style: str, aspect: str, **fields: Any
+) -> Project:
+    """The project, named ``name``; or, with no name given, after the song, the style, the
+    aspect and the time, numbered if another run made one of that name in the same second."""
+    if name is not None:
+        return await studio.create_project(name, **fields)
+    base = " ".join(
+        [
+            audio.stem[:30],
+            *([style[:20]] if style else []),
+            aspect,
+            time.strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+    )
+    for n in range(1, 100):
+        try:
+            return await studio.create_project(base if n == 1 else f"{base} ({n})", **fields)
+        except Conflict:
+            continue
+    raise Conflict(f"there are 99 projects named {base!r} already", hint="give the video a name")
+
+
 async def make_video(
     studio: Client,
     audio: Path,
@@ -203,10 +227,15 @@ async def make_video(
     audio = Path(audio)
     _check(aspect, preset, seed, budget_usd, audio)
     started = time.perf_counter()
-    name = name or f"{audio.stem[:50]} {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    project = await studio.create_project(
-        name, brief={"text": brief, "style": style}, budget_usd=budget_usd
-    )
+    from studio.audio import load_audio
+
+    # the engine checks the song too, but this names the file as the caller knows it, and
+    # leaves no project behind for a song that cannot be used
+    await asyncio.to_thread(load_audio, audio)
+    project = await _new_project(
+        studio, name, audio, style, aspect, brief={"text": brief, "style": style},
+        budget_usd=budget_usd,
+    )  # fmt: skip
     log(f"project: {project.name} ({project.id})")
     if providers:
         await studio.update_project(project.id, providers=dict(providers))
@@ -224,7 +253,9 @@ async def make_video(
         first = f", first at {lyrics.lines[0].start:.2f} s" if lyrics.lines else ""
         log(f"  lyrics: {len(lyrics.lines)} lines{first}")
 
-    session = _Session(studio, (await studio.start_session(project.id, title=name)).id, seed, log)
+    session = _Session(
+        studio, (await studio.start_session(project.id, title=project.name)).id, seed, log
+    )
     if brief.strip():
         await session.say(f"brief: {brief.strip()}")
     for message in ("make the whole video", *revisions, "make the clips", "approve all clips"):

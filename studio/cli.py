@@ -761,6 +761,50 @@ def demo(
     run_demo(Home.resolve(home), aspect=aspect, seconds=seconds)
 
 
+def _list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",")]
+
+
+@app.command()
+def batch(
+    songs: Annotated[list[str], typer.Argument(help="song files (or demo, the demo song)")],
+    *,
+    brief: Annotated[str, typer.Option(help="the brief, in words, for every video")],
+    home: HomeOption = None,
+    styles: Annotated[
+        str, typer.Option(help="comma-separated styles, one video each (default: none)")
+    ] = "",
+    aspects: Annotated[str, typer.Option(help="comma-separated: 16:9, 9:16, 1:1, 4:5")] = "16:9",
+    jobs: Annotated[int, typer.Option(help="how many videos are made at once")] = 1,
+    out: Annotated[Path, typer.Option(help="the folder for the runs and the summary")] = Path(
+        "batch-output"
+    ),
+    seconds: Annotated[
+        float | None, typer.Option(help="use only the first N seconds of each song")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="the sessions' seed")] = 0,
+    budget: Annotated[float | None, typer.Option(help="a cap per video in US dollars")] = None,
+) -> None:
+    """A video for every song x style x aspect: the make_music_video notebook under papermill,
+    each executed notebook kept as its run's record, summary.csv and summary.html in OUT. A
+    run that fails does not stop the others; run again, what succeeded is skipped."""
+    from studio.batch import run_batch
+
+    if home is not None:  # the kernels find the engine through the environment
+        os.environ["STUDIO_HOME"] = str(Home.resolve(home).root)
+    outcomes = run_batch(
+        songs, brief=brief, out=out, styles=_list(styles), aspects=_list(aspects), jobs=jobs,
+        seconds=seconds, seed=seed, budget=budget,
+    )  # fmt: skip
+    for o in outcomes:
+        said = o.error if o.status == "failed" else o.video
+        typer.echo(f"{o.status:<9} {Path(o.run.song).name}  {o.run.variant}  {said}")
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("succeeded", "skipped", "failed")}
+    typer.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; summary in {out}/")
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def doctor(home: HomeOption = None) -> None:
     """Check the set-up: ffmpeg, the store, the engine, provider keys (never printing a key)."""

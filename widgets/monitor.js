@@ -14,6 +14,7 @@ function render({ model, el }) {
   body.append(h("div", { class: "studio-toolbar" }, title), jobsEl, rendersEl);
 
   function jobRow(job) {
+    const may = model.get("role") !== "reviewer"; // a reviewer's key cannot cancel or retry
     const live = LIVE.has(job.status);
     const pct = Math.round(job.progress * 100);
     return h(
@@ -21,12 +22,13 @@ function render({ model, el }) {
       { class: "mon-job", "data-testid": "job", "data-job": job.id, "data-status": job.status },
       h("div", { class: "mon-job-head" },
         h("strong", {}, job.kind),
+        job.project ? h("span", { class: "mon-project", "data-testid": "job-project" }, job.project) : null,
         h("span", { class: `studio-badge ${TONE[job.status] || ""}`, "data-testid": "job-status" }, job.status),
         job.stage ? h("span", { class: "mon-stage", "data-testid": "job-stage" }, job.stage) : null,
         job.attempts > 1 ? h("span", { class: "studio-badge warn" }, `attempt ${job.attempts}`) : null,
         h("span", { class: "mon-spacer" }),
-        live ? h("button", { "data-testid": "cancel", onclick: () => act(model, "cancel", { job: job.id }) }, "Cancel") : null,
-        ["failed", "cancelled"].includes(job.status) ? h("button", { "data-testid": "retry", onclick: () => act(model, "retry", { job: job.id }) }, "Retry") : null,
+        live && may ? h("button", { "data-testid": "cancel", onclick: () => act(model, "cancel", { job: job.id }) }, "Cancel") : null,
+        may && ["failed", "cancelled"].includes(job.status) ? h("button", { "data-testid": "retry", onclick: () => act(model, "retry", { job: job.id }) }, "Retry") : null,
       ),
       h("div", { class: "mon-bar", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
         h("div", { class: `mon-fill ${TONE[job.status] || ""}`, "data-testid": "progress", style: { width: `${pct}%` } }),
@@ -44,12 +46,12 @@ function render({ model, el }) {
       "div",
       { class: "mon-render", "data-testid": "render", "data-render": r.id, "data-status": r.status },
       h("div", { class: "mon-job-head" },
-        h("strong", {}, "render"),
+        h("strong", {}, r.project || "render"),
         h("span", { class: `studio-badge ${TONE[r.status] || ""}` }, r.status),
         h("span", {}, what),
         h("span", { class: "mon-spacer" }),
         r.sha ? h("button", { "data-testid": "play", onclick: () => { open ? playing.delete(r.id) : playing.add(r.id); paint(); } }, open ? "Hide" : "Play") : null,
-        url ? h("a", { "data-testid": "download", href: url, download: `${model.get("project_name")}-${r.id}.${r.container}` }, "Download") : null,
+        url ? h("a", { "data-testid": "download", href: url, download: `${r.project || model.get("project_name")}-${r.id}.${r.container}` }, "Download") : null,
       ),
       open ? (url ? h("video", { "data-testid": "player", src: url, controls: true, class: "mon-player" }) : h("div", { class: "studio-empty" }, "loading the video…")) : null,
     );
@@ -59,7 +61,7 @@ function render({ model, el }) {
     const jobs = model.get("jobs");
     const renders = model.get("renders");
     const live = jobs.filter((j) => LIVE.has(j.status)).length;
-    title.textContent = `Jobs · ${model.get("project_name")} · ${live} running`;
+    title.textContent = `${model.get("project_name") ? `Jobs · ${model.get("project_name")}` : "Every project"} · ${live} running · ${renders.length} render(s)`;
     // a row is rebuilt only when its job changed, so a button is never swapped under a click
     const known = new Map([...jobsEl.querySelectorAll("[data-job]")].map((n) => [n.getAttribute("data-job"), n]));
     const rows = jobs.map((job) => {
@@ -80,7 +82,7 @@ function render({ model, el }) {
     }));
   }
 
-  for (const name of ["jobs", "renders", "project_name"]) model.on(`change:${name}`, paint);
+  for (const name of ["jobs", "renders", "project_name", "role"]) model.on(`change:${name}`, paint);
   paint();
   return () => media.dispose();
 }

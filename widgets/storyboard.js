@@ -1,6 +1,15 @@
 // The storyboard: scene cards in song order. A card is rebuilt only when its scene changed, so
 // typing in one card is never interrupted by news about another.
 
+const VERDICTS = { approval: "approved", changes_requested: "asked for changes" };
+
+/** Each reviewer's latest word on a scene: [{author, kind}] (approval or changes_requested). */
+function signoffs(scene) {
+  const latest = new Map();
+  for (const c of scene.comments) if (VERDICTS[c.kind]) latest.set(c.author, c.kind);
+  return [...latest].map(([author, kind]) => ({ author, kind }));
+}
+
 const STATE_NAMES = {
   draft: ["text to approve", "warn"],
   text_approved: ["waiting for a picture", ""],
@@ -24,6 +33,8 @@ function render({ model, el }) {
     return model.get("scenes").filter((s) => !section || s.section === section);
   }
 
+  const reviewing = () => model.get("role") === "reviewer";
+
   function paintToolbar() {
     const scenes = model.get("scenes");
     const section = model.get("section_filter");
@@ -41,8 +52,21 @@ function render({ model, el }) {
       model.get("sections").map((name) => h("option", { value: name, selected: name === section }, name)),
     );
     const ids = () => visible().map((s) => s.id);
+    const title = h("span", { class: "studio-title" }, `Storyboard · ${model.get("project_name")} · ${scenes.length} scenes`);
+    if (reviewing()) {
+      const verdicts = scenes.flatMap(signoffs);
+      const count = (kind) => verdicts.filter((v) => v.kind === kind).length;
+      toolbar.replaceChildren(
+        title,
+        filter,
+        h("span", { class: "studio-badge", "data-testid": "reviewer" }, `reviewing as ${model.get("viewer")}`),
+        h("span", { class: "studio-badge ok", "data-testid": "approved-count" }, `${count("approval")} approved`),
+        h("span", { class: "studio-badge warn", "data-testid": "changes-count" }, `${count("changes_requested")} changes asked`),
+      );
+      return;
+    }
     toolbar.replaceChildren(
-      h("span", { class: "studio-title" }, `Storyboard · ${model.get("project_name")} · ${scenes.length} scenes`),
+      title,
       filter,
       h("button", { "data-testid": "approve-all", title: "approve what waits for approval in the scenes shown", onclick: () => act(model, "approve_all", { scenes: ids() }) }, "Approve all shown"),
       h("button", { "data-testid": "generate-images", onclick: () => act(model, "generate", { what: "images", scenes: ids() }) }, "Paint shown"),
@@ -85,13 +109,17 @@ function render({ model, el }) {
           h("button", { "data-testid": "next-version", disabled: at >= images.length - 1, onclick: () => step(1), title: "newer version" }, "›"),
           take.id === scene.image_take_id
             ? h("span", { class: "studio-badge ok", "data-testid": "chosen" }, "chosen")
+            : reviewing()
+            ? null
             : h("button", { "data-testid": "choose-image", onclick: () => act(model, "approve_image", { scene: scene.id, take: take.id }) }, "Choose"),
           take.stale ? h("span", { class: "studio-badge warn" }, "stale") : null,
         )
       : null;
 
     const field = (name, label, rows) =>
-      h("label", { class: "sb-field" },
+      reviewing()
+        ? (scene[name] ? h("div", { class: "sb-field", "data-testid": name }, h("span", {}, label), scene[name]) : null)
+        : h("label", { class: "sb-field" },
         h("span", {}, label),
         h("textarea", {
           "data-testid": name, rows,
@@ -100,14 +128,21 @@ function render({ model, el }) {
         }),
       );
 
+    const comment = h("input", { "data-testid": "comment-input", placeholder: reviewing() ? "what should change?…" : "comment…" });
     const next = [];
-    if (scene.state === "draft") next.push(h("button", { class: "studio-primary", "data-testid": "approve-text", onclick: () => act(model, "approve_text", { scene: scene.id }) }, "Approve text"));
+    if (reviewing()) {
+      const verdict = (kind) => () => {
+        act(model, "review", { scene: scene.id, verdict: kind, body: comment.value });
+        comment.value = "";
+      };
+      next.push(h("button", { class: "studio-primary", "data-testid": "review-approve", onclick: verdict("approval") }, "Approve"));
+      next.push(h("button", { "data-testid": "review-changes", title: "say what should change in the box below", onclick: verdict("changes_requested") }, "Request changes"));
+    } else if (scene.state === "draft") next.push(h("button", { class: "studio-primary", "data-testid": "approve-text", onclick: () => act(model, "approve_text", { scene: scene.id }) }, "Approve text"));
     if (scene.state === "image_ready" && take) next.push(h("button", { class: "studio-primary", "data-testid": "approve-image", onclick: () => act(model, "approve_image", { scene: scene.id, take: take.id }) }, "Approve picture"));
     if (scene.state === "image_approved") next.push(h("button", { "data-testid": "make-clip", onclick: () => act(model, "generate", { what: "clips", scenes: [scene.id] }) }, "Make clip"));
     if (scene.state === "clip_ready" && clip) next.push(h("button", { class: "studio-primary", "data-testid": "approve-clip", onclick: () => act(model, "approve_clip", { scene: scene.id, take: clip.id }) }, "Approve clip"));
-    next.push(h("button", { "data-testid": "regenerate", title: "paint it again with a new seed; the old versions stay", onclick: () => act(model, "regenerate", { scene: scene.id }) }, "Regenerate"));
+    if (!reviewing()) next.push(h("button", { "data-testid": "regenerate", title: "paint it again with a new seed; the old versions stay", onclick: () => act(model, "regenerate", { scene: scene.id }) }, "Regenerate"));
 
-    const comment = h("input", { "data-testid": "comment-input", placeholder: "comment…" });
     const send = () => {
       if (!comment.value.trim()) return;
       act(model, "comment", { scene: scene.id, body: comment.value });
@@ -126,6 +161,9 @@ function render({ model, el }) {
         scene.stale ? h("span", { class: "studio-badge warn", "data-testid": "stale", title: "the mood, a character or the scene changed since" }, "stale") : null,
         generating ? h("span", { class: "studio-badge", "data-testid": "generating" }, "working…") : null,
       ),
+      h("div", { class: "sb-signoffs", "data-testid": "signoffs" },
+        signoffs(scene).map((v) => h("span", { class: `studio-badge ${v.kind === "approval" ? "ok" : "warn"}`, "data-testid": "signoff" }, `${v.author} ${VERDICTS[v.kind]}`)),
+      ),
       picture,
       versions,
       scene.lyric ? h("blockquote", { class: "sb-lyric" }, scene.lyric) : null,
@@ -133,7 +171,7 @@ function render({ model, el }) {
       field("prompt", "prompt", 3),
       h("div", { class: "sb-actions" }, next),
       h("div", { class: "sb-comments", "data-testid": "comments" },
-        scene.comments.map((c) => h("div", { class: "sb-comment" }, h("b", {}, c.author), " ", c.kind === "approval" ? "approved: " : "", c.body)),
+        scene.comments.map((c) => h("div", { class: "sb-comment", "data-kind": c.kind }, h("b", {}, c.author), " ", VERDICTS[c.kind] ? `${VERDICTS[c.kind]}${c.body ? ": " : ""}` : "", c.body)),
         h("div", { class: "sb-comment-new" }, comment, h("button", { "data-testid": "comment-send", onclick: send }, "Comment")),
       ),
     );
@@ -175,7 +213,7 @@ function render({ model, el }) {
     fillMedia(grid, media);
   }
 
-  for (const name of ["scenes", "generating", "section_filter", "sections", "project_name"]) {
+  for (const name of ["scenes", "generating", "section_filter", "sections", "project_name", "role", "viewer"]) {
     model.on(`change:${name}`, paint);
   }
   paint();

@@ -4,6 +4,7 @@ through its client only. Their front ends are in ``widgets/``."""
 from studio.ui._analysis import AnalysisView
 from studio.ui._base import StudioWidget
 from studio.ui._chat import ChatSession
+from studio.ui._dashboard import dashboard, link_query
 from studio.ui._library import Library
 from studio.ui._link import Link, close_links, link
 from studio.ui._monitor import RenderMonitor
@@ -25,5 +26,7 @@ __all__ = [
     "StudioWidget",
     "Timeline",
     "close_links",
+    "dashboard",
     "link",
+    "link_query",
 ]

@@ -122,6 +122,11 @@ class StudioWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     busy = traitlets.Int(0).tag(sync=True)
     """Actions in flight."""
+    role = traitlets.Unicode("owner").tag(sync=True)
+    """Who the widget acts as (owner, editor, reviewer): the front end offers what it may do;
+    the engine refuses the rest whatever the front end sends."""
+    viewer = traitlets.Unicode("").tag(sync=True)
+    """The name a shared link's key was made for (it signs their comments)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -135,10 +140,11 @@ class StudioWidget(anywidget.AnyWidget):
         project: Project | str | None,
         *,
         home: Home | Path | str | None = None,
+        key: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._link = link(home)
+        self._link = link(home, key)
         self._reload_lock = threading.Lock()
         self._reload_state = "idle"  # idle, waiting, running, again
         self._pending: set[concurrent.futures.Future[Any]] = set()
@@ -153,6 +159,9 @@ class StudioWidget(anywidget.AnyWidget):
             self._link.call(self._begin(ref))
 
     async def _begin(self, ref: str | None) -> None:
+        caller = await self._link.caller()
+        if caller["role"] != "owner":
+            self.role, self.viewer = caller["role"], caller["name"]
         if ref is not None:
             found = await self.client.get_project(ref)
             self.project_id, self.project_name = found.id, found.name

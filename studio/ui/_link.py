@@ -32,14 +32,15 @@ RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 class Link:
     """One home's engine, reached from a loop on a daemon thread."""
 
-    def __init__(self, home: Home) -> None:
+    def __init__(self, home: Home, key: str | None = None) -> None:
         self.home = home
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name=f"studio-link-{home.root.name}", daemon=True
         )
         self._thread.start()
-        self.client = Client(home)
+        self.client = Client(home, key=key)
+        self._caller: dict[str, Any] | None = None
         self._listeners: dict[str, list[Listener]] = {}
         self._streams: dict[str, asyncio.Task[None]] = {}
         self._lock = threading.Lock()
@@ -55,6 +56,12 @@ class Link:
             work.close()
             raise RuntimeError("Link.call from the link's own thread would wait forever")
         return self.submit(work).result(timeout)
+
+    async def caller(self) -> dict[str, Any]:
+        """Who this link acts as (``{"name", "role", "projects"}``), asked once."""
+        if self._caller is None:
+            self._caller = await self.client.whoami()
+        return self._caller
 
     def on_its_thread(self) -> bool:
         return threading.current_thread() is self._thread
@@ -125,18 +132,19 @@ class Link:
                     listener({"type": "link.reconnected", "project_id": project_id, "data": {}})
 
 
-_links: dict[Path, Link] = {}
+_links: dict[tuple[Path, str | None], Link] = {}
 _links_lock = threading.Lock()
 
 
-def link(home: Home | Path | str | None = None) -> Link:
-    """The link to the engine of ``home`` (the studio's home by default), made on first use."""
+def link(home: Home | Path | str | None = None, key: str | None = None) -> Link:
+    """The link to the engine of ``home`` (the studio's home by default), made on first use;
+    with ``key`` (a shared link's), it acts as the editor or reviewer the key was made for."""
     resolved = home if isinstance(home, Home) else Home.resolve(home)
-    key = resolved.root.resolve()
+    ident = (resolved.root.resolve(), key)
     with _links_lock:
-        found = _links.get(key)
+        found = _links.get(ident)
         if found is None:
-            found = _links[key] = Link(resolved)
+            found = _links[ident] = Link(resolved, key)
         return found
 
 

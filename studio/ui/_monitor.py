@@ -1,8 +1,10 @@
 """The render monitor: the project's jobs with their progress, stage, speed and time left, a log
-tail, cancel and retry; and its renders, which play in place and can be downloaded."""
+tail, cancel and retry; and its renders, which play in place and can be downloaded. Without a
+project it is the gallery: every project's renders and jobs (those the caller may see)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from typing import Any
 
@@ -19,10 +21,12 @@ SHOWN_JOBS = 30
 
 
 class RenderMonitor(StudioWidget):
-    """Jobs and renders of a project, live: ``RenderMonitor("Night Drive")``."""
+    """Jobs and renders of a project, live: ``RenderMonitor("Night Drive")``; of every project
+    with ``RenderMonitor(None)``."""
 
     front = "monitor"
     listens = ("job.created", "job.updated", "render.")
+    across_projects = True
 
     jobs = traitlets.List(traitlets.Dict()).tag(sync=True)
     renders = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -32,11 +36,17 @@ class RenderMonitor(StudioWidget):
         super().__init__(project, **kwargs)
 
     async def load(self) -> None:
-        jobs = await self.client.jobs(project_id=self.project_id, limit=SHOWN_JOBS)
-        renders = await self.client.renders(self.project_id)
+        jobs = await self.client.jobs(project_id=self.project_id or None, limit=SHOWN_JOBS)
+        if self.project_id:
+            projects = {self.project_id: self.project_name}
+        else:
+            projects = {p.id: p.name for p in await self.client.list_projects()}
+        found = await asyncio.gather(*(self.client.renders(pid) for pid in projects))
+        renders = [_render_row(r, projects[r["project_id"]]) for each in found for r in each]
+        renders.sort(key=lambda r: str(r["created_at"]), reverse=True)
         with self.hold_sync():
-            self.jobs = [self._row(job.model_dump(mode="json")) for job in jobs]
-            self.renders = [_render_row(r) for r in renders]
+            self.jobs = [self._row(job.model_dump(mode="json"), projects) for job in jobs]
+            self.renders = renders
 
     def on_event(self, event: dict[str, Any]) -> None:
         if event.get("type") != "job.progress":  # progress patches its row: no reload
@@ -44,10 +54,12 @@ class RenderMonitor(StudioWidget):
         data = event.get("data") or {}
         if not isinstance(data, dict) or "id" not in data:
             return
-        row = self._row(data)
-        self.jobs = [row if j["id"] == row["id"] else j for j in self.jobs]
+        row = self._row(data, {})
+        self.jobs = [
+            row | {"project": j["project"]} if j["id"] == row["id"] else j for j in self.jobs
+        ]
 
-    def _row(self, job: dict[str, Any]) -> dict[str, Any]:
+    def _row(self, job: dict[str, Any], projects: dict[str, str]) -> dict[str, Any]:
         log = self._logs.setdefault(job["id"], deque(maxlen=LOG_LINES))
         message = job.get("message") or ""
         if message and (not log or log[-1] != message):
@@ -63,6 +75,7 @@ class RenderMonitor(StudioWidget):
             "attempts": job.get("attempts", 0),
             "error": " ".join(str(error.get(k)) for k in ("message", "hint") if error.get(k)),
             "created_at": job.get("created_at"),
+            "project": projects.get(job.get("project_id") or "", ""),
             "log": list(log),
         }
 
@@ -84,7 +97,7 @@ class RenderMonitor(StudioWidget):
         return str(job)
 
 
-def _render_row(render: dict[str, Any]) -> dict[str, Any]:
+def _render_row(render: dict[str, Any], project: str) -> dict[str, Any]:
     settings = render.get("settings") or {}
     checks = render.get("verification") or {}
     return {
@@ -97,4 +110,5 @@ def _render_row(render: dict[str, Any]) -> dict[str, Any]:
         "container": settings.get("container", "mp4"),
         "duration": checks.get("duration"),
         "created_at": render.get("created_at"),
+        "project": project,
     }

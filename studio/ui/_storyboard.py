@@ -146,6 +146,24 @@ class Storyboard(StudioWidget):
             elif state == "clip_ready" and card["clips"]:
                 await self._act(card, SceneAction.APPROVE_CLIP, take_id=card["clips"][-1]["id"])
 
+    async def _act_review(self, content: dict[str, Any]) -> None:
+        """A stakeholder's word on a scene: approved, or changes asked for (saying which).
+        It is a signed comment: it records who said what and changes nothing else."""
+        card = self.scene(str(content.get("scene")))
+        verdict, body = content.get("verdict"), content.get("body") or ""
+        if verdict not in ("approval", "changes_requested") or not isinstance(body, str):
+            raise InvalidInput("a review approves a scene or asks for changes")
+        if verdict == "changes_requested" and not body.strip():
+            raise InvalidInput("say what should change", hint="write it in the box, then ask")
+        await self.client.add_comment(
+            self.project_id,
+            target_id=card["id"],
+            target_kind="scene",
+            kind=verdict,
+            author=self.author or _who(),
+            body=body.strip()[:10_000],
+        )
+
     async def _act_comment(self, content: dict[str, Any]) -> None:
         card = self.scene(str(content.get("scene")))
         body = content.get("body")

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ import psutil  # type: ignore[import-untyped]  # (a dependency of ipykernel)
 from jupyter_client.blocking.client import BlockingKernelClient
 from playwright.sync_api import Locator, Page
 
-__all__ = ["SCREENSHOTS", "KernelError", "Lab", "LabError", "screenshot"]
+__all__ = ["SCREENSHOTS", "Dashboards", "KernelError", "Lab", "LabError", "screenshot"]
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
@@ -47,14 +48,15 @@ _LIGHT, _DARK = "JupyterLab Light", "JupyterLab Dark"
 _ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 _NOTIFICATION_SETTINGS = {"fetchNews": "false", "checkForUpdates": False}
 
-# Run as ``python -c`` before exec'ing jupyter: the server gets SIGTERM if the test runner dies
-# (even by SIGKILL), so no server outlives its test run. The pid survives both execs.
+# Run as ``python -c`` before exec'ing the server's module: the server gets SIGTERM if the
+# test runner dies (even by SIGKILL), so no server outlives its test run. The pid survives
+# both execs.
 _BOOT = """\
 import ctypes, os, signal, sys
 ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 if os.getppid() != int(sys.argv[1]):
     sys.exit("the test runner is gone")
-os.execv(sys.executable, [sys.executable, "-m", "jupyter", "lab", *sys.argv[2:]])
+os.execv(sys.executable, [sys.executable, "-m", *sys.argv[2:]])
 """
 
 # A notebook panel by path, from the app's main area.
@@ -208,6 +210,8 @@ class Lab:
         # containers and CI often run as root, which lab refuses without this
         root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         return [
+            "jupyter",
+            "lab",
             *root,
             "--no-browser",
             "--ip=127.0.0.1",
@@ -233,7 +237,7 @@ class Lab:
             if sys.platform == "linux":
                 cmd = [sys.executable, "-c", _BOOT, str(os.getpid()), *self._args()]
             else:
-                cmd = [sys.executable, "-m", "jupyter", "lab", *self._args()]
+                cmd = [sys.executable, "-m", *self._args()]
             with self.log_path.open("ab") as log:
                 self.proc = subprocess.Popen(
                     cmd,
@@ -456,3 +460,28 @@ class Lab:
             if time.monotonic() > deadline:
                 raise LabError(f"still false in the kernel after {timeout} s: {condition}")
             time.sleep(0.05)
+
+
+class Dashboards(Lab):
+    """``studio dashboards`` (Voila on ``dashboards/``) in the same private set-up, started the
+    way a producer starts it; ``link`` is a dashboard's address for a shared key."""
+
+    def _args(self) -> list[str]:
+        return ["studio.cli", "dashboards", f"--port={self.port}", f"--token={self.token}"]
+
+    def _wait_ready(self, timeout: float) -> bool:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            tree = f"{self.url}/voila/tree?token={self.token}"
+            with contextlib.suppress(OSError), urllib.request.urlopen(tree, timeout=2):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def link(self, dashboard: str, key: str | None, project: str | None = None) -> str:
+        query = {"token": self.token} | ({"key": key} if key else {})
+        query |= {"project": project} if project else {}
+        return f"{self.url}/voila/render/{dashboard}.ipynb?{urllib.parse.urlencode(query)}"

@@ -806,6 +806,70 @@ def batch(
 
 
 @app.command()
+def share(
+    projects: Annotated[list[str], typer.Argument(help="the projects (names or ids) to share")],
+    *,
+    name: Annotated[str, typer.Option(help="who the link is for (it signs their comments)")],
+    role: Annotated[str, typer.Option(help="reviewer (look, approve, comment) or editor")] = (
+        "reviewer"
+    ),
+    dashboard: Annotated[str, typer.Option(help="review, gallery or studio")] = "review",
+    home: HomeOption = None,
+) -> None:
+    """Make a key for NAME on PROJECTS and print its dashboard link. The key is shown this once
+    (the engine keeps only its hash); `studio keys --revoke ID` ends it."""
+    from studio.dashboards import Served, share_link
+
+    async def go(c: Client) -> dict[str, Any]:
+        ids = [(await c.get_project(ref)).id for ref in projects]
+        return await c.share(name, role, ids) | {"first": ids[0]}
+
+    made = _run(home, go)
+    typer.echo(
+        f"key {made['id']} for {made['name']} ({made['role']}) on {len(projects)} project(s)"
+    )
+    served = Served.read(Home.resolve(home))
+    if served is None:
+        typer.echo(f"key: {made['key']}")
+        typer.echo("start `studio dashboards` and run this again for a ready link, or add "
+                   f"?key=... to the {dashboard} dashboard's address")  # fmt: skip
+    else:
+        typer.echo(share_link(served, dashboard, made["key"], made["first"]))
+
+
+@app.command()
+def keys(
+    revoke: Annotated[str | None, typer.Option(help="end the key with this id")] = None,
+    home: HomeOption = None,
+) -> None:
+    """The keys made with `studio share` (never the keys themselves), or revoke one."""
+    if revoke:
+        ended = _run(home, lambda c: c.revoke(revoke))
+        typer.echo(f"key {ended['id']} of {ended['name']} revoked")
+        return
+    for g in _run(home, lambda c: c.grants()):
+        shared = "every project" if g["all_projects"] else ", ".join(g["projects"])
+        state = "revoked" if g["revoked_at"] else "live"
+        typer.echo(f"{g['id']}  {state:<7} {g['role']:<8} {g['name']:<20} {shared}")
+
+
+@app.command()
+def dashboards(
+    home: HomeOption = None,
+    port: Annotated[int, typer.Option(help="the port to serve on")] = 8866,
+    token: Annotated[
+        str | None, typer.Option(help="the server's token (default: a new random one)")
+    ] = None,
+    host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
+) -> None:
+    """Serve the dashboards (review, gallery, studio) with Voila: a token, no tracebacks, only
+    media as static files, idle kernels culled. Each link acts as its key (`studio share`)."""
+    from studio.dashboards import serve
+
+    raise typer.Exit(serve(Home.resolve(home), host=host, port=port, token=token))
+
+
+@app.command()
 def doctor(home: HomeOption = None) -> None:
     """Check the set-up: ffmpeg, the store, the engine, provider keys (never printing a key)."""
     from studio.render import ffmpeg_info

@@ -14,7 +14,7 @@ import pytest
 from studio.engine import Client, Home, find_engine, stop_engine
 from studio.providers import ROLES
 from studio.render import probe
-from tests.engine.test_api import call
+from tests.engine.test_access import call
 
 pytestmark = pytest.mark.slow
 FAKE_KEY = "sk-test-9f8e7d6c5b4a-never-print-me"
@@ -361,3 +361,23 @@ def test_a_short_vertical_demo_then_a_preview_teaser_and_the_timeline(
 
     refused = run("render", name, "--preset", "cinema", ok=False)
     assert "no render preset 'cinema'" in refused.stderr and "use one of final" in refused.stderr
+
+
+def test_share_prints_a_link_keys_lists_and_revokes(cli_home: Home) -> None:
+    assert studio(cli_home, "new", "Night Drive").returncode == 0
+    from studio.dashboards import Served
+
+    Served("http://127.0.0.1:8866", "server-token-0123456789", os.getpid()).write(cli_home)
+    made = studio(cli_home, "share", "Night Drive", "--name", "Ana")
+    assert made.returncode == 0, made.stderr
+    link = made.stdout.strip().splitlines()[-1]
+    assert link.startswith("http://127.0.0.1:8866/voila/render/review.ipynb?token=server-token")
+    key = link.split("key=")[1].split("&")[0]
+    assert call(cli_home, lambda c: c.whoami(), key=key)["name"] == "Ana"
+    listed = studio(cli_home, "keys")
+    assert "reviewer" in listed.stdout and "Ana" in listed.stdout and key not in listed.stdout
+    grant = listed.stdout.split()[0]
+    assert studio(cli_home, "keys", "--revoke", grant).returncode == 0
+    assert "revoked" in studio(cli_home, "keys").stdout
+    unknown = studio(cli_home, "share", "No Such Project", "--name", "Ana")
+    assert unknown.returncode != 0 and "Traceback" not in unknown.stderr

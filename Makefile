@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.storyboard
 	$(PY) -m benchmarks.render
 	$(PY) -m benchmarks.widgets
+	$(PY) -m benchmarks.dashboards
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

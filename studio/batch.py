@@ -51,10 +51,11 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-def notebook_path(name: str = NOTEBOOK) -> Path:
+def notebook_path(name: str = NOTEBOOK, *, package: Path | None = None) -> Path:
     """A notebook shipped with the studio: ``studio/_notebooks/`` in an installed wheel,
-    ``notebooks/`` in a source checkout."""
-    here = Path(__file__).resolve().parent
+    ``notebooks/`` beside the package in a source checkout. (``package``: the package's
+    folder, if not this one.)"""
+    here = package or Path(__file__).resolve().parent
     for candidate in (here / "_notebooks" / name, here.parent / "notebooks" / name):
         if candidate.is_file():
             return candidate

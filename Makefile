@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.render
 	$(PY) -m benchmarks.widgets
 	$(PY) -m benchmarks.dashboards
+	$(PY) -m benchmarks.batch
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

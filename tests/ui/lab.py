@@ -263,10 +263,14 @@ class Lab:
             if self.proc.poll() is not None:
                 return False
             with contextlib.suppress(OSError, LabError):
-                self.api("/api/status", timeout=2)
+                self._ready()
                 return True
             time.sleep(0.1)
         return False
+
+    def _ready(self) -> None:
+        """Return once the server answers (raise OSError or LabError until then)."""
+        self.api("/api/status", timeout=2)
 
     def stop(self) -> None:
         """Stop the server's process group and any kernel it started (each in its own session).
@@ -469,17 +473,9 @@ class Dashboards(Lab):
     def _args(self) -> list[str]:
         return ["studio.cli", "dashboards", f"--port={self.port}", f"--token={self.token}"]
 
-    def _wait_ready(self, timeout: float) -> bool:
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            tree = f"{self.url}/voila/tree?token={self.token}"
-            with contextlib.suppress(OSError), urllib.request.urlopen(tree, timeout=2):
-                return True
-            time.sleep(0.1)
-        return False
+    def _ready(self) -> None:
+        with urllib.request.urlopen(f"{self.url}/voila/tree?token={self.token}", timeout=2):
+            pass
 
     def link(self, dashboard: str, key: str | None, project: str | None = None) -> str:
         query = {"token": self.token} | ({"key": key} if key else {})

@@ -43,7 +43,9 @@ def test_review_dashboard(
         expect(
             page.locator(f'textarea[data-testid="{hidden}"], button[data-testid="{hidden}"]')
         ).to_have_count(0)
-    expect(page.locator('[data-testid="thumb"]').first).to_have_attribute("src", re.compile(r"^blob:"))
+    expect(page.locator('[data-testid="thumb"]').first).to_have_attribute(
+        "src", re.compile(r"^blob:")
+    )
 
     other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     try:

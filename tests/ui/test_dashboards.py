@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from studio.engine import Home
+from studio.engine import EngineServer, Home
 from tests.ui.lab import Dashboards, screenshot
 from tests.widgets.conftest import Board
 
@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def dashboards(home: Home, tmp_path: Path) -> Iterator[Dashboards]:
+def dashboards(home: Home, engine: EngineServer, tmp_path: Path) -> Iterator[Dashboards]:
+    """Started after the engine and stopped before it: a kernel left running would start an
+    engine of its own to reach the home again."""
     server = Dashboards(tmp_path / "voila", {"STUDIO_HOME": str(home.root)})
     server.start(timeout=90)
     yield server

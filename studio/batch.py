@@ -17,9 +17,8 @@ import hashlib
 import html
 import json
 import re
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,7 +330,6 @@ def run_batch(
     providers: Mapping[str, str] | None = None,
     kernel_name: str = "python3",
     progress: bool = True,
-    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Make a video for every song x style x aspect (see the module's docstring), at most
     ``jobs`` at a time, against the engine of the studio home (``$STUDIO_HOME``; started if
@@ -360,22 +358,17 @@ def run_batch(
     started_engine = bool(todo) and find_engine(home) is None
     if todo:
         ensure_engine(home)  # once, before the kernels: they all find this one
-    lock = threading.Lock()
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="batch", unit="video",
                disable=not progress)  # fmt: skip
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="batch") as pool:
             futures = {pool.submit(run_one, runs[n], kernel_name=kernel_name): n for n in todo}
             for future in as_completed(futures):
-                outcome = future.result()
-                with lock:
-                    outcomes[futures[future]] = outcome
-                    write_summary([outcomes[n] for n in sorted(outcomes)], out)
+                outcomes[futures[future]] = future.result()
+                write_summary([outcomes[n] for n in sorted(outcomes)], out)
                 failed = sum(o.status == "failed" for o in outcomes.values())
                 bar.set_postfix(failed=failed, refresh=False)
                 bar.update(1)
-                if on_outcome is not None:
-                    on_outcome(outcome)
     finally:
         bar.close()
         if started_engine:

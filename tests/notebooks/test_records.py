@@ -145,3 +145,26 @@ def test_the_notebook_is_found_in_a_checkout_and_in_a_wheel(tmp_path: Path) -> N
         notebook_path("missing.ipynb", package=installed)
     pyproject = (NOTEBOOKS.parent / "pyproject.toml").read_text()
     assert '"notebooks" = "studio/_notebooks"' in pyproject  # the wheel carries them there
+
+
+def test_the_song_for_a_run_its_first_seconds_and_its_lyrics(
+    songs: dict[str, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    import soundfile as sf
+
+    from studio.notebook import song_for
+
+    song = tmp_path / "rooftop.flac"
+    shutil.copy(songs["rooftop"], song)
+    song.with_suffix(".lrc").write_text("[ti:Rooftop]\n[00:01.00]first line\n[00:09.50]late line\n")
+    whole, lrc = song_for(song, None, tmp_path / "run")
+    assert whole == song and lrc is not None and "late line" in lrc
+    short, lrc = song_for(song, 10, tmp_path / "run")
+    assert short.parent == tmp_path / "run" and sf.info(short).duration == pytest.approx(10.0)
+    assert lrc is not None and "first line" in lrc and "late line" not in lrc  # sung too late
+    demo, words = song_for("demo", 12, tmp_path / "run")
+    assert sf.info(demo).duration == pytest.approx(12.0) and words and "[ti:" in words
+    with pytest.raises(InvalidInput, match="there is no song file"):
+        song_for(tmp_path / "missing.wav", None, tmp_path / "run")

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import InvalidInput, StudioError
-from studio.notebook import DEMO, check_parameters, file_sha256, read_record
+from studio.notebook import DEMO, check_parameters, read_record
 from studio.pipeline import ASPECTS
+from studio.store import file_sha256
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

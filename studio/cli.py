@@ -5,7 +5,6 @@ reads the settings here (and asks the engine only for a project's own choices)."
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import math
 import os
@@ -20,6 +19,7 @@ import typer
 from studio.engine import Client, EngineInfo, Home, ensure_engine, find_engine, stop_engine
 from studio.errors import InvalidInput, NotFound, StudioError
 from studio.model import Analysis, ToolUse, Turn
+from studio.store import file_sha256
 
 __all__ = ["app", "main"]
 
@@ -126,14 +126,6 @@ def import_project(file: Path, home: HomeOption = None) -> None:
     typer.echo(f"imported {project.name} ({project.id})")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _print_map(a: Analysis) -> None:
     typer.echo(a.summary())
     typer.echo(
@@ -177,13 +169,13 @@ def analyze(
     async def go(client: Client) -> Analysis:
         if project is None:
             try:
-                return await client.analysis(_sha256(audio))
+                return await client.analysis(file_sha256(audio))
             except NotFound:
                 pass
         pid = (await client.get_project(project)).id if project else None
         job = await client.upload_song(audio, project_id=pid)
         await client.wait_job(job.id)
-        return await (client.song_map(pid) if pid else client.analysis(_sha256(audio)))
+        return await (client.song_map(pid) if pid else client.analysis(file_sha256(audio)))
 
     analysis = _run(home, go)
     if plot is not None:

@@ -12,7 +12,6 @@ the browser is ever used as a path, as code or in a query.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import html
 import json
 import math
@@ -27,6 +26,7 @@ from urllib.parse import parse_qsl
 
 from studio.errors import InvalidInput, StudioError
 from studio.pipeline import ASPECTS, VideoResult
+from studio.store import file_sha256
 
 __all__ = [
     "DEMO",
@@ -34,7 +34,6 @@ __all__ = [
     "RESULT_FILE",
     "RunRecord",
     "check_parameters",
-    "file_sha256",
     "ledger_html",
     "parameters",
     "read_record",
@@ -187,14 +186,6 @@ def song_for(audio: str | Path, seconds: float | None, folder: Path) -> tuple[Pa
         )
         song = short
     return song, (lyrics_sung_before(lrc, seconds - 2) if lrc else None)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass

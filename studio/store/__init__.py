@@ -14,7 +14,7 @@ from studio.store._archive import (
     snapshot,
     write_archive,
 )
-from studio.store._assets import AssetStore, check_sha256
+from studio.store._assets import AssetStore, check_sha256, file_sha256
 from studio.store._db import Database
 from studio.store._migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from studio.store._repos import Tx
@@ -31,6 +31,7 @@ __all__ = [
     "StoreWorker",
     "Tx",
     "check_sha256",
+    "file_sha256",
     "migrate",
     "read_archive",
     "restore",

@@ -26,7 +26,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,8 @@ from typing import Any
 
 import soundfile as sf
 
+from benchmarks._machine import machine as machine_info
 from studio.audio import synthesize_song
-from studio.render import ffmpeg_info
 
 RESULTS = Path(__file__).with_name("results") / "batch.json"
 SONGS = (  # tempo, key, mode: a different song each, so every video is its own work
@@ -101,28 +100,13 @@ def _batch(songs: list[Path], jobs: int, folder: Path) -> dict[str, Any]:
     }
 
 
-def _machine() -> dict[str, Any]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
-    return {
-        "machine": f"{platform.machine()}, {platform.python_version()}",
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-        "ffmpeg": ffmpeg_info().version,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    machine = _machine()
+    machine = machine_info()
     with tempfile.TemporaryDirectory(prefix="batch-bench-") as tmp:
         folder = Path(tmp)
         songs = _songs(folder, args.videos, args.seconds)

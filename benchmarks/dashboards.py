@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -22,6 +21,7 @@ import nbformat
 import soundfile as sf
 from playwright.sync_api import Browser, sync_playwright
 
+from benchmarks._machine import machine as machine_info
 from benchmarks.widgets import _project, run
 from studio.audio import synthesize_song
 from studio.dashboards import voila_command
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     found = measure(args.scenes, args.rounds)
-    found |= {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    found |= machine_info()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(found, indent=1) + "\n")
     usable = found["review_usable_s"]

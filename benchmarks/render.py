@@ -37,7 +37,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks._machine import machine as machine_info
 from studio.model import (
     CameraMove,
     LyricLine,
@@ -65,7 +65,6 @@ from studio.render import (
     RenderPlan,
     ass_document,
     compile_plan,
-    ffmpeg_info,
     ffmpeg_path,
     font_dir,
     probe,
@@ -552,25 +551,13 @@ def _studio_alone(work: Workload, folder: Path) -> dict[str, Any]:
 
 
 def _machine() -> dict[str, Any]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
     try:
         from importlib.metadata import version
 
         moviepy = version("moviepy")
     except ImportError:
         moviepy = None
-    return {
-        "machine": f"{platform.machine()}, {platform.python_version()}",
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-        "ffmpeg": ffmpeg_info().version,
-        "moviepy": moviepy,
-    }
+    return machine_info(moviepy=moviepy)
 
 
 HAVE_MOVIEPY = importlib.util.find_spec("moviepy") is not None

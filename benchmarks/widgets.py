@@ -24,7 +24,6 @@ import asyncio
 import concurrent.futures
 import io
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -36,6 +35,7 @@ import soundfile as sf
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
+from benchmarks._machine import machine as machine_info
 from studio.audio import synthesize_song
 from studio.engine import Client, EngineServer, Home
 from tests.ui.lab import Lab
@@ -252,7 +252,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     found = measure(args.scenes, args.rounds)
-    found |= {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    found |= machine_info()
     RESULTS.write_text(json.dumps(found, indent=1) + "\n")
     board, fps, clicks = found["storyboard_usable_s"], found["timeline_fps"], found["click_ms"]
     print(f"## Widgets ({args.scenes} scenes, {args.rounds} rounds)\n")

@@ -100,6 +100,16 @@ def _from_query(query: str) -> dict[str, Any]:
 _ALLOWED = "a dashboard's address may set brief, style, aspect, seed and audio=demo"
 
 
+def _at_least(value: Any, least: float) -> bool:
+    """A finite number (not a bool) of at least ``least``."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and value >= least
+    )
+
+
 def check_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters with their types and ranges checked (``InvalidInput`` if not)."""
     checked = dict(values)
@@ -115,20 +125,10 @@ def check_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
         raise InvalidInput(f"seed {str(seed)[:20]!r} is not a whole number from 0 to 2147483647")
     budget = checked.get("budget")
-    if budget is not None and (
-        isinstance(budget, bool)
-        or not isinstance(budget, int | float)
-        or not math.isfinite(budget)
-        or budget < 0
-    ):
+    if budget is not None and not _at_least(budget, 0):
         raise InvalidInput(f"budget {budget!r} is not an amount of US dollars")
     seconds = checked.get("seconds")
-    if seconds is not None and (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-        or not math.isfinite(seconds)
-        or seconds < _MIN_SECONDS
-    ):
+    if seconds is not None and not _at_least(seconds, _MIN_SECONDS):
         raise InvalidInput(
             f"seconds {seconds!r} is not a length the studio can use",
             hint=f"give {_MIN_SECONDS:g} seconds or more, or None for the whole song",

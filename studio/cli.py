@@ -810,23 +810,24 @@ def share(
 ) -> None:
     """Make a key for NAME on PROJECTS and print its dashboard link. The key is shown this once
     (the engine keeps only its hash); `studio keys --revoke ID` ends it."""
-    from studio.dashboards import Served, share_link
+    from studio.dashboards import DASHBOARDS, Served, share_link
 
-    async def go(c: Client) -> dict[str, Any]:
+    if dashboard not in DASHBOARDS:  # refused before a key is made for it
+        raise InvalidInput(f"no dashboard is called {dashboard!r}", hint=", ".join(DASHBOARDS))
+
+    async def go(c: Client) -> tuple[list[str], dict[str, Any]]:
         ids = [(await c.get_project(ref)).id for ref in projects]
-        return await c.share(name, role, ids) | {"first": ids[0]}
+        return ids, await c.share(name, role, ids)
 
-    made = _run(home, go)
-    typer.echo(
-        f"key {made['id']} for {made['name']} ({made['role']}) on {len(projects)} project(s)"
-    )
+    ids, made = _run(home, go)
+    typer.echo(f"key {made['id']} for {made['name']} ({made['role']}) on {len(ids)} project(s)")
     served = Served.read(Home.resolve(home))
     if served is None:
         typer.echo(f"key: {made['key']}")
         typer.echo("start `studio dashboards` and run this again for a ready link, or add "
                    f"?key=... to the {dashboard} dashboard's address")  # fmt: skip
     else:
-        typer.echo(share_link(served, dashboard, made["key"], made["first"]))
+        typer.echo(share_link(served, dashboard, made["key"], ids[0]))
 
 
 @app.command()

@@ -381,3 +381,6 @@ def test_share_prints_a_link_keys_lists_and_revokes(cli_home: Home) -> None:
     assert "revoked" in studio(cli_home, "keys").stdout
     unknown = studio(cli_home, "share", "No Such Project", "--name", "Ana")
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
+    nowhere = studio(cli_home, "share", "Night Drive", "--name", "Bo", "--dashboard", "nope")
+    assert nowhere.returncode != 0 and "no dashboard is called 'nope'" in nowhere.stderr
+    assert "Bo" not in studio(cli_home, "keys").stdout  # no key was made for it

@@ -29,7 +29,9 @@ from studio.ui._monitor import RenderMonitor
 from studio.ui._storyboard import Storyboard
 from studio.ui._studio import Studio
 
-__all__ = ["DASHBOARD_ENV", "dashboard", "link_query"]
+__all__ = ["DASHBOARDS", "DASHBOARD_ENV", "dashboard", "link_query"]
+
+DASHBOARDS = ("review", "gallery", "studio")
 
 DASHBOARD_ENV = "STUDIO_DASHBOARD"
 """Set by ``studio dashboards`` for its kernels: a link without a key is refused there."""
@@ -57,14 +59,15 @@ def dashboard(kind: str, *, home: Home | Path | str | None = None) -> ipywidgets
     """The ``review``, ``gallery`` or ``studio`` dashboard for the link it was opened with; a
     readable message instead when the link is wrong, revoked, or not for this dashboard."""
     try:
+        if kind not in DASHBOARDS:
+            raise InvalidInput(f"no dashboard is called {kind!r}", hint=", ".join(DASHBOARDS))
         query = link_query()
         key = query["key"] or None
         studio = link(home, key)
         caller = studio.call(studio.caller())
-        role = caller["role"]
         if kind == "gallery":
-            return _frame(caller, [RenderMonitor(None, home=home, key=key)])
-        if kind == "studio" and role == "reviewer":
+            return ipywidgets.VBox([_viewer(caller), RenderMonitor(None, home=home, key=key)])
+        if kind == "studio" and caller["role"] == "reviewer":
             raise Unauthorized(
                 "this link is for reviewing",
                 hint="open the review dashboard with it, or ask for an editor's link",
@@ -75,43 +78,41 @@ def dashboard(kind: str, *, home: Home | Path | str | None = None) -> ipywidgets
                 "no project is shared with this link yet",
                 hint="ask the producer to share one: `studio share PROJECT --name YOU`",
             )
-
-        def make(project_id: str) -> list[ipywidgets.Widget]:
-            if kind == "studio":
-                return [Studio(project_id, home=home, key=key)]
-            if kind == "review":
-                return [
-                    Storyboard(project_id, home=home, key=key),
-                    RenderMonitor(project_id, home=home, key=key),
-                ]
-            raise InvalidInput(f"no dashboard is called {kind!r}", hint="review, gallery, studio")
-
         chosen = query["project"] or projects[0].id
-        choices = [(p.name, p.id) for p in projects]
         if chosen not in {p.id for p in projects}:
             raise InvalidInput(
                 "the project in this link is not shared with you",
                 hint="pick one of yours from the list",
             )
-        return _frame(caller, [], picker=(choices, chosen, make))
+
+        def make(project_id: str) -> list[ipywidgets.Widget]:
+            if kind == "studio":
+                return [Studio(project_id, home=home, key=key)]
+            return [
+                Storyboard(project_id, home=home, key=key),
+                RenderMonitor(project_id, home=home, key=key),
+            ]
+
+        return _picked(caller, [(p.name, p.id) for p in projects], chosen, make)
     except StudioError as exc:
         return _message(exc)
 
 
-def _frame(
-    caller: dict[str, Any],
-    shown: list[ipywidgets.Widget],
-    picker: tuple[list[tuple[str, str]], str, Callable[[str], list[ipywidgets.Widget]]]
-    | None = None,
-) -> ipywidgets.VBox:
+def _viewer(caller: dict[str, Any]) -> ipywidgets.HTML:
+    """Who the link acts as (nothing for the owner)."""
     who = "" if caller["role"] == "owner" else f"{caller['name']} · {caller['role']}"
-    header = ipywidgets.HTML(
+    return ipywidgets.HTML(
         f'<span data-testid="viewer">{html.escape(who)}</span>', layout={"margin": "0 0 4px"}
     )
-    box = ipywidgets.VBox([header, *shown])
-    if picker is None:
-        return box
-    choices, chosen, make = picker
+
+
+def _picked(
+    caller: dict[str, Any],
+    choices: list[tuple[str, str]],
+    chosen: str,
+    make: Callable[[str], list[ipywidgets.Widget]],
+) -> ipywidgets.VBox:
+    """A project picker over what ``make`` shows for the project picked."""
     body = ipywidgets.VBox()
     pick = ipywidgets.Dropdown(options=choices, value=chosen, description="Project")
     pick.add_class("studio-project-picker")
@@ -123,8 +124,7 @@ def _frame(
 
     pick.observe(lambda change: show(change["new"]), names="value")
     show(chosen)
-    box.children = (ipywidgets.HBox([pick, header]), body)
-    return box
+    return ipywidgets.VBox([ipywidgets.HBox([pick, _viewer(caller)]), body])
 
 
 def _message(exc: StudioError) -> ipywidgets.HTML:

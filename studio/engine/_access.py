@@ -66,7 +66,7 @@ class Where(Enum):
     JOB = "job"  # {jid}
     ASSET = "asset"  # {sha}: an asset or a song's analysis, seen if a shared project uses it
     QUERY = "query"  # ?project=; without it, LISTED
-    BODY = "body"  # in the request body: the route checks it with Access.check_project
+    BODY = "body"  # in the request body: the route checks it with check_project
     NEW = "new"  # makes a project: only callers who see every project
 
 

@@ -420,7 +420,7 @@ class GrantRepo(_Repo):
     def get(self, grant_id: str) -> Grant:
         row = self._conn.execute("SELECT doc FROM grants WHERE id = ?", [grant_id]).fetchone()
         if row is None:
-            raise NotFound(f"no key has the id {grant_id}", hint="`studio share --list` shows them")
+            raise NotFound(f"no key has the id {grant_id}", hint="`studio keys` lists them")
         return Grant.model_validate_json(row[0])
 
     def replace(self, grant: Grant) -> Grant:

@@ -1075,11 +1075,12 @@ def _routes(state: EngineState) -> APIRouter:
                 f"unknown job status in {status!r}", hint=f"use {', '.join(JobStatus)}"
             ) from exc
         pid = project_id(project) if project else None
+        within = caller_of(request).projects  # a key's projects; the rule checked ``project``
+        shown = min(max(limit, 1), 1000)
         jobs = await store.read(
-            lambda tx: tx.jobs.query(status=wanted, project_id=pid, limit=min(max(limit, 1), 1000))
+            lambda tx: tx.jobs.query(status=wanted, project_id=pid, within=within, limit=shown)
         )
-        caller = caller_of(request)
-        return [j.model_dump(mode="json") for j in jobs if caller.sees(j.project_id)]
+        return [j.model_dump(mode="json") for j in jobs]
 
     @r.post("/jobs", status_code=202)
     async def submit_job(body: JobCreate, request: Request) -> dict[str, Any]:

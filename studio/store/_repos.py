@@ -4,7 +4,7 @@ columns that queries need beside them. A transaction (:class:`Tx`) hands them ou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -370,8 +370,10 @@ class JobRepo(_DocRepo[Job]):
         *,
         status: list[JobStatus] | None = None,
         project_id: str | None = None,
+        within: Collection[str] | None = None,
         limit: int = 200,
     ) -> list[Job]:
+        """The newest jobs first; ``within``: only those of these projects."""
         where, args = ["TRUE"], []
         if status:
             where.append(f"status IN ({', '.join('?' for _ in status)})")
@@ -379,6 +381,11 @@ class JobRepo(_DocRepo[Job]):
         if project_id:
             where.append("project_id = ?")
             args.append(project_id)
+        if within is not None:
+            if not within:
+                return []
+            where.append(f"project_id IN ({', '.join('?' for _ in within)})")
+            args += sorted(within)
         rows = self._conn.execute(
             f"SELECT doc FROM jobs WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC "
             "LIMIT ?",

@@ -123,14 +123,24 @@ def test_a_reviewer_sees_only_what_is_shared_and_can_only_look_and_comment(
 
     call(home, as_reviewer, key=w.reviewer)
 
-    async def as_owner(c: Client) -> None:
+    async def as_owner(c: Client) -> str:
         scene = (await c.snapshot(w.a)).scenes[0]
         assert scene.prompt == "Shared street" and scene.state is SceneState.IMAGE_READY
         assert [p.name for p in await c.list_projects()] == ["Shared", "Private"]
         assert [(m.author, m.kind.value) for m in await c.comments(w.a)] == [("Ana", "approval")]
         assert await c.jobs() == []  # the refused job was never queued
+        # newer jobs of the other project do not crowd the shared one's out of a short list
+        mine = await c.submit_job("takes.images", {"project_id": w.a}, project_id=w.a)
+        for _ in range(3):
+            await c.submit_job("takes.images", {"project_id": w.b}, project_id=w.b, force=True)
+        return mine.id
 
-    call(home, as_owner)
+    shared_job = call(home, as_owner)
+
+    async def newest_job(c: Client) -> list[str]:
+        return [j.id for j in await c.jobs(limit=1)]
+
+    assert call(home, newest_job, key=w.reviewer) == [shared_job]
 
 
 def test_an_editor_works_on_shared_projects_only(home: Home, engine: EngineServer) -> None:

@@ -33,19 +33,21 @@ class RenderMonitor(StudioWidget):
 
     def __init__(self, project: Any, **kwargs: Any) -> None:
         self._logs: dict[str, deque[str]] = {}
+        self._projects: dict[str, str] = {}
+        """Project names by id, for the rows (the gallery shows several projects)."""
         super().__init__(project, **kwargs)
 
     async def load(self) -> None:
         jobs = await self.client.jobs(project_id=self.project_id or None, limit=SHOWN_JOBS)
         if self.project_id:
-            projects = {self.project_id: self.project_name}
+            self._projects = {self.project_id: self.project_name}
         else:
-            projects = {p.id: p.name for p in await self.client.list_projects()}
-        found = await asyncio.gather(*(self.client.renders(pid) for pid in projects))
-        renders = [_render_row(r, projects[r["project_id"]]) for each in found for r in each]
+            self._projects = {p.id: p.name for p in await self.client.list_projects()}
+        found = await asyncio.gather(*(self.client.renders(pid) for pid in self._projects))
+        renders = [_render_row(r, self._projects[r["project_id"]]) for each in found for r in each]
         renders.sort(key=lambda r: str(r["created_at"]), reverse=True)
         with self.hold_sync():
-            self.jobs = [self._row(job.model_dump(mode="json"), projects) for job in jobs]
+            self.jobs = [self._row(job.model_dump(mode="json")) for job in jobs]
             self.renders = renders
 
     def on_event(self, event: dict[str, Any]) -> None:
@@ -54,12 +56,10 @@ class RenderMonitor(StudioWidget):
         data = event.get("data") or {}
         if not isinstance(data, dict) or "id" not in data:
             return
-        row = self._row(data, {})
-        self.jobs = [
-            row | {"project": j["project"]} if j["id"] == row["id"] else j for j in self.jobs
-        ]
+        row = self._row(data)
+        self.jobs = [row if j["id"] == row["id"] else j for j in self.jobs]
 
-    def _row(self, job: dict[str, Any], projects: dict[str, str]) -> dict[str, Any]:
+    def _row(self, job: dict[str, Any]) -> dict[str, Any]:
         log = self._logs.setdefault(job["id"], deque(maxlen=LOG_LINES))
         message = job.get("message") or ""
         if message and (not log or log[-1] != message):
@@ -75,7 +75,7 @@ class RenderMonitor(StudioWidget):
             "attempts": job.get("attempts", 0),
             "error": " ".join(str(error.get(k)) for k in ("message", "hint") if error.get(k)),
             "created_at": job.get("created_at"),
-            "project": projects.get(job.get("project_id") or "", ""),
+            "project": self._projects.get(job.get("project_id") or "", ""),
             "log": list(log),
         }
 

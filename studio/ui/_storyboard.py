@@ -155,24 +155,21 @@ class Storyboard(StudioWidget):
             raise InvalidInput("a review approves a scene or asks for changes")
         if verdict == "changes_requested" and not body.strip():
             raise InvalidInput("say what should change", hint="write it in the box, then ask")
-        await self.client.add_comment(
-            self.project_id,
-            target_id=card["id"],
-            target_kind="scene",
-            kind=verdict,
-            author=self.author or _who(),
-            body=body.strip()[:10_000],
-        )
+        await self._comment(card, body, verdict)
 
     async def _act_comment(self, content: dict[str, Any]) -> None:
         card = self.scene(str(content.get("scene")))
         body = content.get("body")
         if not isinstance(body, str) or not body.strip():
             raise InvalidInput("write the comment first")
+        await self._comment(card, body, "comment")
+
+    async def _comment(self, card: dict[str, Any], body: str, kind: str) -> None:
         await self.client.add_comment(
             self.project_id,
             target_id=card["id"],
             target_kind="scene",
+            kind=kind,
             author=self.author or _who(),
             body=body.strip()[:10_000],
         )

@@ -225,24 +225,19 @@ def check_project(caller: Caller, project_id: str | None, what: str = "project")
         raise _not_shared(what)
 
 
+_ROWS: dict[Where, tuple[str, Callable[[Tx], Any]]] = {
+    Where.SCENE: ("sid", lambda tx: tx.scenes),
+    Where.TAKE: ("tid", lambda tx: tx.takes),
+    Where.SESSION: ("sid", lambda tx: tx.sessions),
+    Where.JOB: ("jid", lambda tx: tx.jobs),
+}
+"""The routes that name a row by id: the path parameter, and the repository that knows the
+row's project."""
+
+
 def authorizer(store: StoreWorker, access: Access) -> Callable[[Request], Awaitable[None]]:
     """The dependency every route runs first: the caller's role must be in the route's rule,
     and the project the route touches must be shared with the caller."""
-
-    async def project_of(where: Where, value: str) -> str | None:
-        def owner(tx: Tx) -> str | None:
-            if where is Where.SCENE:
-                return tx.scenes.get(check_id(value, "scene id")).project_id
-            if where is Where.TAKE:
-                return tx.takes.get(check_id(value, "take id")).project_id
-            if where is Where.SESSION:
-                return tx.sessions.get(check_id(value, "session id")).project_id
-            return tx.jobs.get(check_id(value, "job id")).project_id
-
-        try:
-            return await store.read(owner)
-        except NotFound:
-            raise _not_shared(where.value) from None
 
     async def project_named(ref: str) -> str:
         """A project's id from its id or its name (a few routes take either)."""
@@ -269,9 +264,14 @@ def authorizer(store: StoreWorker, access: Access) -> Callable[[Request], Awaita
         where = rule.where
         if where is Where.PROJECT:
             check_project(caller, await project_named(params["ref"]))
-        elif where in (Where.SCENE, Where.TAKE, Where.SESSION, Where.JOB):
-            key = {Where.TAKE: "tid", Where.JOB: "jid"}.get(where, "sid")
-            check_project(caller, await project_of(where, params[key]), where.value)
+        elif where in _ROWS:
+            param, repo = _ROWS[where]
+            row_id = check_id(params[param], f"{where.value} id")
+            try:
+                owner = await store.read(lambda tx: repo(tx).get(row_id).project_id)
+            except NotFound:
+                raise _not_shared(where.value) from None
+            check_project(caller, owner, where.value)
         elif where is Where.ASSET:
             sha = check_sha256(params["sha"])
             if not await access.asset_seen(store, caller, sha):

@@ -195,7 +195,7 @@ function render({ model, el }) {
     for (const id of [...cards.keys()]) if (!keep.has(id)) cards.delete(id);
     const order = [];
     for (const scene of scenes) {
-      const key = JSON.stringify(scene) + generating.has(scene.id) + (shown.get(scene.id) ?? "");
+      const key = JSON.stringify(scene) + generating.has(scene.id) + (shown.get(scene.id) ?? "") + reviewing();
       let found = cards.get(scene.id);
       if (!found || found.key !== key) {
         const el = card(scene, generating.has(scene.id));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -24,3 +25,11 @@ def machine(**more: Any) -> dict[str, Any]:
         "load_average_at_start": os.getloadavg(),
         "ffmpeg": ffmpeg_info().version,
     } | more
+
+
+def record(results: Path, found: dict[str, Any]) -> dict[str, Any]:
+    """``found`` with the machine added, written to ``results`` (JSON); returns it."""
+    found = found | machine()
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(json.dumps(found, indent=1, default=str) + "\n")
+    return found

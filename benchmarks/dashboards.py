@@ -11,7 +11,6 @@ Results to stdout and benchmarks/results/dashboards.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -21,7 +20,7 @@ import nbformat
 import soundfile as sf
 from playwright.sync_api import Browser, sync_playwright
 
-from benchmarks._machine import machine as machine_info
+from benchmarks._machine import record
 from benchmarks.widgets import _project, run
 from studio.audio import synthesize_song
 from studio.dashboards import voila_command
@@ -108,10 +107,7 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    found = measure(args.scenes, args.rounds)
-    found |= machine_info()
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(found, indent=1) + "\n")
+    found = record(RESULTS, measure(args.scenes, args.rounds))
     usable = found["review_usable_s"]
     assert isinstance(usable, dict)
     print(f"## Review dashboard ({args.scenes} scenes, {args.rounds} rounds, cold kernels)\n")

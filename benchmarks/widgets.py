@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import concurrent.futures
 import io
-import json
 import statistics
 import tempfile
 import time
@@ -35,7 +34,7 @@ import soundfile as sf
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
-from benchmarks._machine import machine as machine_info
+from benchmarks._machine import record
 from studio.audio import synthesize_song
 from studio.engine import Client, EngineServer, Home
 from tests.ui.lab import Lab
@@ -251,9 +250,7 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    found = measure(args.scenes, args.rounds)
-    found |= machine_info()
-    RESULTS.write_text(json.dumps(found, indent=1) + "\n")
+    found = record(RESULTS, measure(args.scenes, args.rounds))
     board, fps, clicks = found["storyboard_usable_s"], found["timeline_fps"], found["click_ms"]
     print(f"## Widgets ({args.scenes} scenes, {args.rounds} rounds)\n")
     print("| measure | studio | reference | ratio |\n|---|---|---|---|")

@@ -76,9 +76,13 @@ class Run:
     aspect: str
     folder: Path
     parameters: dict[str, Any]
+    whole_song: bool = False
+    """The row that stands for every variant of a song that cannot be read: none was run."""
 
     @property
     def variant(self) -> str:
+        if self.whole_song:
+            return "every variant"
         return f"{self.style or 'no style'}, {self.aspect}"
 
     @property
@@ -114,7 +118,7 @@ class Outcome:
             "seconds": "" if self.seconds is None else f"{self.seconds:.1f}",
             "cost_usd": "" if self.cost_usd is None else f"{self.cost_usd:.4f}",
             "video": "" if self.video is None else str(self.video),
-            "notebook": str(self.run.notebook),
+            "notebook": "" if self.run.whole_song else str(self.run.notebook),
             "error": self.error or "",
         }
 
@@ -206,6 +210,26 @@ def done_before(run: Run) -> Outcome | None:
     return Outcome(run, "skipped", record.get("seconds"), record["result"].get("cost_usd"), video)
 
 
+def unreadable_songs(songs: Sequence[str], *, jobs: int = 1) -> dict[str, str]:
+    """The songs that cannot be a video's song, each with the cause in one line: every song is
+    decoded once, as the pipeline would, before any of its runs starts (so a damaged file is one
+    failure, not one per variant, and costs no kernel)."""
+    from studio.audio import load_audio
+
+    def cause(song: str) -> str | None:
+        if song == DEMO:
+            return None
+        try:
+            load_audio(Path(song))
+        except StudioError as exc:
+            return str(exc).splitlines()[0][:500]
+        return None
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="check") as pool:
+        causes = dict(zip(songs, pool.map(cause, songs), strict=True))
+    return {song: why for song, why in causes.items() if why is not None}
+
+
 def run_one(run: Run, *, kernel_name: str = "python3", timeout: float | None = None) -> Outcome:
     """Run the notebook for one video, keeping the executed notebook in the run's folder;
     never raises for a failed run (the outcome says what went wrong)."""
@@ -290,7 +314,7 @@ def summary_table(outcomes: Sequence[Outcome], *, base: Path | None = None) -> s
             f"{r['seconds']} s" if r["seconds"] else "",
             f"${r['cost_usd']}" if r["cost_usd"] else "",
             video,
-            f'<a href="{_href(o.run.notebook, base)}">{NOTEBOOK}</a>',
+            "" if o.run.whole_song else f'<a href="{_href(o.run.notebook, base)}">{NOTEBOOK}</a>',
             html.escape(r["error"]),
         ]
         body.append(
@@ -335,7 +359,8 @@ def run_batch(
     """Make a video for every song x style x aspect (see the module's docstring), at most
     ``jobs`` at a time, against the engine of the studio home (``$STUDIO_HOME``; started if
     none runs, and stopped at the end if the batch started it). Returns the outcomes in the
-    order of the runs; ``summary.csv`` and ``summary.html`` are in ``out``."""
+    order of the runs, a song that cannot be read being one failed outcome for all its runs;
+    ``summary.csv`` and ``summary.html`` are in ``out``."""
     from tqdm.auto import tqdm
 
     from studio.engine import Home, ensure_engine, find_engine, stop_engine
@@ -355,12 +380,18 @@ def run_batch(
             todo.append(n)
         else:
             outcomes[n] = before
+    unreadable = unreadable_songs(list(dict.fromkeys(runs[n].song for n in todo)), jobs=jobs)
+    for song, why in unreadable.items():  # one row at the song's first run stands for all
+        first = next(n for n in todo if runs[n].song == song)
+        whole = Run(song, "", "", runs[first].folder.parent, {}, whole_song=True)
+        outcomes[first] = Outcome(whole, "failed", error=why)
+    todo = [n for n in todo if runs[n].song not in unreadable]
     home = Home.resolve()
     started_engine = bool(todo) and find_engine(home) is None
     if todo:
         ensure_engine(home)  # once, before the kernels: they all find this one
-    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="batch", unit="video",
-               disable=not progress)  # fmt: skip
+    bar = tqdm(total=len(outcomes) + len(todo), initial=len(outcomes), desc="batch",
+               unit="video", disable=not progress)  # fmt: skip
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="batch") as pool:
             futures = {pool.submit(run_one, runs[n], kernel_name=kernel_name): n for n in todo}
@@ -374,7 +405,7 @@ def run_batch(
         bar.close()
         if started_engine:
             stop_engine(home)
-    done = [outcomes[n] for n in range(len(runs))]
+    done = [outcomes[n] for n in sorted(outcomes)]
     write_summary(done, out)
     return done
 

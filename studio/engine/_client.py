@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -47,7 +47,9 @@ from studio.model import (
     Timeline,
     Turn,
 )
-from studio.store import ProjectSnapshot
+
+if TYPE_CHECKING:  # the store (and duckdb) load only for a snapshot, not in every kernel
+    from studio.store import ProjectSnapshot
 
 __all__ = ["Client"]
 
@@ -234,6 +236,8 @@ class Client:
         await self.request("DELETE", f"/v1/projects/{_seg(project_id)}")
 
     async def snapshot(self, ref: str) -> ProjectSnapshot:
+        from studio.store import ProjectSnapshot
+
         return ProjectSnapshot.model_validate(
             await self.request("GET", f"/v1/projects/{_seg(ref)}/snapshot")
         )

@@ -63,10 +63,12 @@ def _front(name: str) -> tuple[str, str]:
 
 
 class _Media:
-    """Asset bytes fetched once and kept: thumbnails of pictures, clips as they are."""
+    """Asset bytes fetched once and kept: thumbnails of pictures, clips as they are. A second
+    ask for what is still on its way waits for that fetch instead of making another."""
 
     def __init__(self) -> None:
         self._kept: OrderedDict[tuple[str, str], tuple[bytes, str]] = OrderedDict()
+        self._coming: dict[tuple[str, str], concurrent.futures.Future[tuple[bytes, str]]] = {}
         self._lock = threading.Lock()
 
     async def get(self, studio: Link, sha: str, kind: str) -> tuple[bytes, str]:
@@ -76,18 +78,33 @@ class _Media:
             if found is not None:
                 self._kept.move_to_end(key)
                 return found
+            coming = self._coming.get(key)
+            if coming is None:  # this call fetches it (futures of this kind cross loops)
+                self._coming[key] = fetch = concurrent.futures.Future[tuple[bytes, str]]()
+        if coming is not None:
+            return await asyncio.wrap_future(coming)
+        try:
+            made = await self._fetch(studio, sha, kind)
+        except BaseException as exc:
+            with self._lock:
+                del self._coming[key]
+            fetch.set_exception(exc)
+            raise
+        with self._lock:
+            del self._coming[key]
+            if kind != "video":  # a whole render: sent once, not kept
+                self._kept[key] = made
+                while len(self._kept) > MEDIA_CACHE:
+                    self._kept.popitem(last=False)
+        fetch.set_result(made)
+        return made
+
+    @staticmethod
+    async def _fetch(studio: Link, sha: str, kind: str) -> tuple[bytes, str]:
         data, media_type = await studio.client.asset(sha)
         if kind == "thumb" and media_type.startswith("image/"):
-            made = await asyncio.to_thread(_thumbnail, data)
-        else:
-            made = (data, media_type)
-        if kind == "video":
-            return made  # a whole render: sent once, not kept
-        with self._lock:
-            self._kept[key] = made
-            while len(self._kept) > MEDIA_CACHE:
-                self._kept.popitem(last=False)
-        return made
+            return await asyncio.to_thread(_thumbnail, data)
+        return data, media_type
 
 
 def _thumbnail(data: bytes) -> tuple[bytes, str]:
@@ -150,6 +167,7 @@ class StudioWidget(anywidget.AnyWidget):
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self.on_msg(self._received)
         self._unlisten: Callable[[], None] = lambda: None
+        self._warming: asyncio.Task[None] | None = None
         ref = None if project is None and self.across_projects else _ref(project)
         if self._link.on_its_thread():
             # made by another widget's action (a tab opened): nothing may wait here, so the
@@ -167,6 +185,21 @@ class StudioWidget(anywidget.AnyWidget):
             self.project_id, self.project_name = found.id, found.name
         self._unlisten = self._link.listen(self.project_id, self._event)
         await self._reload()
+        # the thumbnails are on their way while the front end starts, before it asks for them
+        self._warming = self._link.loop.create_task(self._warm())
+
+    async def _warm(self) -> None:
+        """Fetch the thumbnails shown into the kernel's cache; one that fails is left for the
+        front end's own ask, which shows why."""
+        thumbs = [k for k in self.media_keys() if k[1] == "thumb"][: MEDIA_CACHE // 2]
+        gate = asyncio.Semaphore(MEDIA_FETCHES)
+
+        async def one(sha: str, kind: str) -> None:
+            async with gate:
+                with contextlib.suppress(Exception):
+                    await _media.get(self._link, sha, kind)
+
+        await asyncio.gather(*(one(sha, kind) for sha, kind in thumbs))
 
     # ---- actions from the browser ---------------------------------------------------------------
 

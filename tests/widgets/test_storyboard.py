@@ -3,6 +3,7 @@ do in the engine, and events from elsewhere arriving without a reload."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -108,6 +109,75 @@ def test_media_goes_as_binary_and_only_what_the_board_shows(board: Board) -> Non
     thumb = {"sha": sha, "kind": "thumb", "type": "image/jpeg"}
     assert content == {"type": "media", "items": [thumb]}
     assert buffers[0][:3] == b"\xff\xd8\xff"  # a JPEG thumbnail, not the PNG itself
+
+
+def test_the_thumbnails_are_fetched_before_the_front_end_asks_and_each_only_once(
+    board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studio.ui import _base
+
+    media = _base._Media()  # an empty cache: this kernel has fetched nothing yet
+    monkeypatch.setattr(_base, "_media", media)
+    fetched: list[tuple[str, str]] = []
+    real = _base._Media._fetch
+
+    async def counted(studio: Any, sha: str, kind: str) -> tuple[bytes, str]:
+        fetched.append((sha, kind))
+        return await real(studio, sha, kind)
+
+    monkeypatch.setattr(_base._Media, "_fetch", staticmethod(counted))
+    w = Storyboard(board.project_id)
+    shown = w.media_keys()
+    assert len(shown) == 3  # the third scene's two versions and the fourth's picture
+    until(lambda: all(key in media._kept for key in shown), what="the warmed thumbnails")
+    assert sorted(fetched) == sorted(shown)
+    sent: list[Any] = []
+    w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    browser(w, action="media", items=[{"sha": sha, "kind": kind} for sha, kind in shown])
+    assert sum(len(m["items"]) for m in sent) == 3 and len(fetched) == 3  # from the cache
+
+
+def test_asks_for_media_on_its_way_wait_for_that_one_fetch() -> None:
+    from studio.ui._base import _Media
+
+    media, calls = _Media(), []
+
+    async def slow(studio: Any, sha: str, kind: str) -> tuple[bytes, str]:
+        calls.append(sha)
+        await asyncio.sleep(0.05)
+        return b"jpeg", "image/jpeg"
+
+    media._fetch = slow  # type: ignore[method-assign]
+
+    async def three_asks() -> list[Any]:
+        asks = [media.get(None, "a" * 64, "thumb") for _ in range(3)]  # type: ignore[arg-type]
+        return await asyncio.gather(*asks)
+
+    assert asyncio.run(three_asks()) == [(b"jpeg", "image/jpeg")] * 3 and calls == ["a" * 64]
+    assert not media._coming
+
+
+def test_a_media_fetch_that_fails_fails_every_ask_waiting_on_it_and_is_not_kept() -> None:
+    from studio.ui._base import _Media
+
+    media, calls = _Media(), []
+
+    async def broken(studio: Any, sha: str, kind: str) -> tuple[bytes, str]:
+        calls.append(sha)
+        await asyncio.sleep(0.05)
+        raise RuntimeError("the engine went away")
+
+    media._fetch = broken  # type: ignore[method-assign]
+
+    async def two_asks() -> list[Any]:
+        asks = [media.get(None, "a" * 64, "thumb") for _ in range(2)]  # type: ignore[arg-type]
+        return await asyncio.gather(*asks, return_exceptions=True)
+
+    first = asyncio.run(two_asks())
+    assert [str(e) for e in first] == ["the engine went away"] * 2 and calls == ["a" * 64]
+    assert not media._kept and not media._coming
+    asyncio.run(two_asks())
+    assert len(calls) == 2  # a failure is not remembered: the next ask tries again
 
 
 def test_the_front_end_may_change_the_filter_and_nothing_else(board: Board) -> None:

@@ -133,6 +133,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/jobs/{jid}/retry", _E, w.JOB),
         ("POST", "/assets", _E, w.NOTHING),
         ("GET", "/assets/{sha}", _R, w.ASSET),
+        ("GET", "/assets/{sha}/thumb", _R, w.ASSET),
         ("POST", "/songs", _E, w.QUERY),
         ("GET", "/analyses/{sha}", _R, w.ASSET),
         ("GET", "/events", _R, w.QUERY),

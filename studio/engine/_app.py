@@ -80,7 +80,7 @@ from studio.model import (
     utcnow,
 )
 from studio.providers import ROLES, resolve, resolve_text_model
-from studio.render import Edit, apply_edits
+from studio.render import THUMB_WIDTH, Edit, apply_edits, thumbnail
 from studio.store import AssetStore, StoreWorker, Tx, check_sha256, read_archive, restore, snapshot
 
 __all__ = ["EngineState", "create_app"]
@@ -1129,6 +1129,20 @@ def _routes(state: EngineState) -> APIRouter:
         if row is None or not state.assets.exists(sha):
             raise NotFound(f"asset {sha} is not in the store")
         return FileResponse(state.assets.path(sha), media_type=row["media_type"])
+
+    @r.get("/assets/{sha}/thumb")
+    async def asset_thumbnail(sha: str) -> Response:
+        """A picture's JPEG thumbnail, made on first ask and kept (assets never change)."""
+        check_sha256(sha)
+        row = await store.read(lambda tx: tx.assets.get(sha))
+        if row is None or not state.assets.exists(sha):
+            raise NotFound(f"asset {sha} is not in the store")
+        if not str(row["media_type"]).startswith("image/"):
+            raise InvalidInput(f"asset {sha} is not a picture", hint="ask for a picture's thumb")
+        dest = state.workdir / "thumbs" / sha[:2] / f"{sha}-{THUMB_WIDTH}.jpg"
+        if not dest.is_file():
+            await asyncio.to_thread(thumbnail, state.assets.path(sha), dest)
+        return FileResponse(dest, media_type="image/jpeg")
 
     # -- songs: upload, analysis, corrections
 

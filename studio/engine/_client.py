@@ -635,6 +635,13 @@ class Client:
         media_type = reply.headers.get("content-type", "application/octet-stream")
         return reply.content, media_type.split(";")[0].strip()
 
+    async def thumbnail(self, sha256: str) -> bytes:
+        """A picture's JPEG thumbnail (at most 320 px wide), made once by the engine."""
+        reply = await self._send("GET", f"/v1/assets/{_seg(sha256)}/thumb")
+        if reply.status_code >= 400:
+            _decode(reply)
+        return reply.content
+
     async def download(self, sha256: str, dest: Path) -> Path:
         """Fetch an asset to ``dest`` (written under a temporary name, renamed when whole)."""
         http = await self._connection()

@@ -3,16 +3,21 @@ ASS, and the storyboard as an HTML contact sheet (print it to PDF from the brows
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image
 
 from studio.audio import to_srt
 from studio.errors import InvalidInput, NotFound
 from studio.model import Project, Scene, Take, TakeKind, Timeline
-from studio.render import PRESETS, SheetEntry, ass_document, contact_sheet_html, to_edl, to_otio
+from studio.render import (
+    PRESETS,
+    SheetEntry,
+    ass_document,
+    contact_sheet_html,
+    thumbnail_jpeg,
+    to_edl,
+    to_otio,
+)
 from studio.store import AssetStore, Tx
 
 __all__ = ["EXPORT_FORMATS", "TimelineExport", "export_timeline", "read_export"]
@@ -106,13 +111,8 @@ def _contact_sheet(data: TimelineExport, assets: AssetStore) -> str:
     return contact_sheet_html(entries, title=data.project.name)
 
 
-def _thumbnail(path: Path, width: int = 384) -> bytes | None:
+def _thumbnail(path: Path) -> bytes | None:
     try:
-        with Image.open(path) as image:
-            small = image.convert("RGB")
-        small.thumbnail((width, width))
-        out = io.BytesIO()
-        small.save(out, "JPEG", quality=82)
-        return out.getvalue()
-    except OSError:
+        return thumbnail_jpeg(path, (384, 384))
+    except InvalidInput:
         return None  # a missing or broken picture leaves its card without one

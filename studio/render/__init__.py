@@ -45,12 +45,14 @@ from studio.render._plan import (
 from studio.render._probe import MediaInfo, ProgressParser, probe, verify
 from studio.render._render import Renderer, Segment, render_video
 from studio.render._subtitles import ass_document, font_dir, windowed_lines
+from studio.render._thumbs import THUMB_WIDTH, thumbnail, thumbnail_jpeg
 
 __all__ = [
     "CURVES",
     "MIN_CLIP",
     "MOTION_MODEL",
     "PRESETS",
+    "THUMB_WIDTH",
     "BeatStep",
     "Camera",
     "ClipMedia",
@@ -105,6 +107,8 @@ __all__ = [
     "render_video",
     "teaser_window",
     "testcard_command",
+    "thumbnail",
+    "thumbnail_jpeg",
     "to_edl",
     "to_otio",
     "verify",

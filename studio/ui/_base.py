@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -24,7 +23,6 @@ from typing import Any, ClassVar
 
 import anywidget
 import traitlets
-from PIL import Image, UnidentifiedImageError
 
 from studio.engine import Home
 from studio.errors import InvalidInput, StudioError
@@ -39,7 +37,6 @@ MEDIA_FETCHES = 6
 """Media fetched from the engine at once for one request of the front end."""
 MEDIA_BATCH = 8
 """Media sent to the browser in one message."""
-THUMB_WIDTH = 320
 MEDIA_CACHE = 512
 """Thumbnails and clips kept in memory per kernel, newest used last."""
 
@@ -101,21 +98,10 @@ class _Media:
 
     @staticmethod
     async def _fetch(studio: Link, sha: str, kind: str) -> tuple[bytes, str]:
+        if kind == "thumb":  # made once by the engine, for every kernel
+            return await studio.client.thumbnail(sha), "image/jpeg"
         data, media_type = await studio.client.asset(sha)
-        if kind == "thumb" and media_type.startswith("image/"):
-            return await asyncio.to_thread(_thumbnail, data)
         return data, media_type
-
-
-def _thumbnail(data: bytes) -> tuple[bytes, str]:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=82)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InvalidInput("a take's picture cannot be read", hint="regenerate the take") from exc
-    return out.getvalue(), "image/jpeg"
 
 
 _media = _Media()

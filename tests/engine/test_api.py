@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import zipfile
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import psutil
 import pytest
+from PIL import Image
 
 from studio.engine import Client, EngineInfo, EngineServer, Home
 from studio.errors import (
@@ -224,6 +226,35 @@ def test_assets_round_trip(home: Home, engine: EngineServer) -> None:
         return out.read_bytes()
 
     assert call(home, work) == data
+
+
+def test_a_pictures_thumbnail_is_made_once_and_kept(home: Home, engine: EngineServer) -> None:
+    picture = io.BytesIO()
+    Image.new("RGB", (1080, 1920), (200, 40, 90)).save(picture, "PNG")  # a 9:16 picture
+    kept = home.work / "thumbs"
+
+    async def work(c: Client) -> None:
+        sha = await c.upload(picture.getvalue(), "image/png")
+        first = await c.thumbnail(sha)
+        with Image.open(io.BytesIO(first)) as thumb:
+            assert thumb.format == "JPEG" and thumb.size == (320, 569)
+            assert thumb.getpixel((160, 284)) == pytest.approx((200, 40, 90), abs=3)
+        [made] = kept.rglob(f"{sha}-*.jpg")
+        stamp = made.stat().st_mtime_ns
+        assert await c.thumbnail(sha) == first and made.stat().st_mtime_ns == stamp  # kept
+
+        song = await c.upload(b"ID3 not a picture", "audio/mpeg")
+        with pytest.raises(InvalidInput, match="not a picture"):
+            await c.thumbnail(song)
+        broken = await c.upload(b"\x89PNG but not really", "image/png")
+        with pytest.raises(InvalidInput, match="cannot be read"):
+            await c.thumbnail(broken)
+        with pytest.raises(NotFound):
+            await c.thumbnail("0" * 64)
+
+    call(home, work)
+    # one thumbnail: nothing half-written, nothing for what is not a picture
+    assert [p.suffix for p in kept.rglob("*") if p.is_file()] == [".jpg"]
 
 
 def test_comments_are_read_within_their_project_only(home: Home, engine: EngineServer) -> None:

@@ -75,6 +75,7 @@ from studio.model import (
     Timeline,
     TimelineClip,
     Turn,
+    Upstream,
     check_id,
     fingerprint,
     utcnow,
@@ -802,13 +803,19 @@ def _routes(state: EngineState) -> APIRouter:
             notes: dict[str, list[dict[str, Any]]] = {}
             for comment in tx.comments.list(pid):
                 notes.setdefault(comment.target_id, []).append(comment.model_dump(mode="json"))
+            owned: dict[str, list[Take]] = {}
+            for take in tx.takes.list(pid):  # one read, in each owner's order (kind, version)
+                owned.setdefault(take.owner_id, []).append(take)
+            upstreams: dict[tuple[str | None, tuple[str, ...]], Upstream] = {}
             scenes = []
             for scene in tx.scenes.list(pid):
-                upstream = tx.upstream(scene, project)
+                cast = (scene.mood_id, tuple(scene.characters))  # scenes share moods and casts
+                if cast not in upstreams:
+                    upstreams[cast] = tx.upstream(scene, project)
                 takes = [
                     t.model_dump(mode="json", exclude={"inputs"})
-                    | {"stale": scene.is_stale(t, upstream)}
-                    for t in tx.takes.of(scene.id)
+                    | {"stale": scene.is_stale(t, upstreams[cast])}
+                    for t in owned.get(scene.id, [])
                 ]
                 scenes.append(
                     scene.model_dump(mode="json")

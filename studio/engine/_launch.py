@@ -26,13 +26,15 @@ __all__ = ["ensure_engine", "find_engine", "ping", "spawn_engine", "stop_engine"
 
 
 def _http(info: EngineInfo, timeout: float) -> httpx.Client:
+    # verify=False: the engine speaks plain HTTP on its socket or loopback port, so there is no
+    # TLS to verify, and loading the certificate store would cost 40-90 ms per client
     if info.socket:
         return httpx.Client(
-            transport=httpx.HTTPTransport(uds=info.socket),
+            transport=httpx.HTTPTransport(uds=info.socket, verify=False),
             base_url="http://studio",
             timeout=timeout,
         )
-    return httpx.Client(base_url=f"http://{info.host}:{info.port}", timeout=timeout)
+    return httpx.Client(base_url=f"http://{info.host}:{info.port}", timeout=timeout, verify=False)
 
 
 def ping(info: EngineInfo, timeout: float = 2.0) -> bool:

@@ -13,9 +13,9 @@ reference run in the same session.
 - A click answered while the kernel's engine paints 30 pictures: the time from a click on a
   scene's "Approve text" to its card showing the new state, during the generation and with the
   engine idle (both ends timed in the page).
-- A progress event visible: each progress event of a preview render, from the engine publishing
-  it to the monitor showing its message in the page (wall clocks of one machine), against a
-  plain client reading the same event stream.
+- A progress event visible: each progress event of a render (the final preset), from the
+  engine publishing it to the monitor showing its message in the page (wall clocks of one
+  machine), against a plain client reading the same event stream.
 
 Results to stdout and benchmarks/results/widgets.json.
 """
@@ -205,7 +205,7 @@ _WATCH = """
 
 
 def _progress_latency(lab: Lab, page: Page, home: Home, project: str) -> dict[str, Any]:
-    """A preview render's progress events, from the engine publishing each (its ``at``) to the
+    """A render's progress events, from the engine publishing each (its ``at``) to the
     monitor showing it in the page, against a plain client reading the same event stream."""
     cells = [f"from studio.ui import RenderMonitor\nw = RenderMonitor({project!r})", "w"]
     lab.notebook("monitor.ipynb", cells)
@@ -231,7 +231,7 @@ def _progress_latency(lab: Lab, page: Page, home: Home, project: str) -> dict[st
                     return str(data["status"])
                 if not job_id:  # subscribed (the first event is ours): now start the render
                     job = await c.submit_job("render.video", {"project_id": project,
-                                                              "preset": "preview"})  # fmt: skip
+                                                              "preset": "final"})  # fmt: skip
                     job_id = job.id
                     started.set_result(None)
             return "stream ended"

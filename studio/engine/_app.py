@@ -1129,22 +1129,23 @@ def _routes(state: EngineState) -> APIRouter:
         await store.write(lambda tx: tx.assets.add(sha, size, media_type))
         return {"sha256": sha, "size": size, "media_type": media_type}
 
-    @r.get("/assets/{sha}")
-    async def download_asset(sha: str) -> Response:
+    async def stored_asset(sha: str) -> str:
+        """The asset's media type, if the store has its row and its bytes."""
         check_sha256(sha)
         row = await store.read(lambda tx: tx.assets.get(sha))
         if row is None or not state.assets.exists(sha):
             raise NotFound(f"asset {sha} is not in the store")
-        return FileResponse(state.assets.path(sha), media_type=row["media_type"])
+        return str(row["media_type"])
+
+    @r.get("/assets/{sha}")
+    async def download_asset(sha: str) -> Response:
+        media_type = await stored_asset(sha)
+        return FileResponse(state.assets.path(sha), media_type=media_type)
 
     @r.get("/assets/{sha}/thumb")
     async def asset_thumbnail(sha: str) -> Response:
         """A picture's JPEG thumbnail, made on first ask and kept (assets never change)."""
-        check_sha256(sha)
-        row = await store.read(lambda tx: tx.assets.get(sha))
-        if row is None or not state.assets.exists(sha):
-            raise NotFound(f"asset {sha} is not in the store")
-        if not str(row["media_type"]).startswith("image/"):
+        if not (await stored_asset(sha)).startswith("image/"):
             raise InvalidInput(f"asset {sha} is not a picture", hint="ask for a picture's thumb")
         dest = state.workdir / "thumbs" / sha[:2] / f"{sha}-{THUMB_WIDTH}.jpg"
         if not dest.is_file():

@@ -392,16 +392,31 @@ async def _stage(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[
     return hasher.hexdigest(), size
 
 
+def _scenes_with_takes(tx: Tx, project: Project) -> list[tuple[Scene, Upstream, list[Take]]]:
+    """Each scene of the project in song order, with what its takes are made from beyond it
+    and its takes (by kind, then version): the project's takes in one read, each cast's
+    upstream worked out once (scenes share moods and casts)."""
+    owned: dict[str, list[Take]] = {}
+    for take in tx.takes.list(project.id):
+        owned.setdefault(take.owner_id, []).append(take)
+    upstreams: dict[tuple[str | None, tuple[str, ...]], Upstream] = {}
+    found = []
+    for scene in tx.scenes.list(project.id):
+        cast = (scene.mood_id, tuple(scene.characters))
+        if cast not in upstreams:
+            upstreams[cast] = tx.upstream(scene, project)
+        found.append((scene, upstreams[cast], owned.get(scene.id, [])))
+    return found
+
+
 def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
     """Each scene's latest image and clip takes that still match what the scene is made from."""
-    project = tx.projects.get(project_id)
     fresh: dict[str, set[str]] = {}
-    for scene in tx.scenes.list(project_id):
-        upstream = tx.upstream(scene, project)
+    for scene, upstream, takes in _scenes_with_takes(tx, tx.projects.get(project_id)):
         for kind in (TakeKind.IMAGE, TakeKind.CLIP):
-            take = tx.current_take(scene, kind, upstream)
-            if take is not None:
-                fresh.setdefault(scene.id, set()).add(take.id)
+            latest = [t for t in takes if t.kind is kind][-1:]
+            if latest and not scene.is_stale(latest[0], upstream):
+                fresh.setdefault(scene.id, set()).add(latest[0].id)
     return fresh
 
 
@@ -803,19 +818,12 @@ def _routes(state: EngineState) -> APIRouter:
             notes: dict[str, list[dict[str, Any]]] = {}
             for comment in tx.comments.list(pid):
                 notes.setdefault(comment.target_id, []).append(comment.model_dump(mode="json"))
-            owned: dict[str, list[Take]] = {}
-            for take in tx.takes.list(pid):  # one read, in each owner's order (kind, version)
-                owned.setdefault(take.owner_id, []).append(take)
-            upstreams: dict[tuple[str | None, tuple[str, ...]], Upstream] = {}
             scenes = []
-            for scene in tx.scenes.list(pid):
-                cast = (scene.mood_id, tuple(scene.characters))  # scenes share moods and casts
-                if cast not in upstreams:
-                    upstreams[cast] = tx.upstream(scene, project)
+            for scene, upstream, owned in _scenes_with_takes(tx, project):
                 takes = [
                     t.model_dump(mode="json", exclude={"inputs"})
-                    | {"stale": scene.is_stale(t, upstreams[cast])}
-                    for t in owned.get(scene.id, [])
+                    | {"stale": scene.is_stale(t, upstream)}
+                    for t in owned
                 ]
                 scenes.append(
                     scene.model_dump(mode="json")

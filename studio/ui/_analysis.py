@@ -33,13 +33,17 @@ class AnalysisView(SongMapWidget):
 
     def __init__(self, project: Any, **kwargs: Any) -> None:
         self._corrections = AnalysisCorrections()
+        self._corrected = 0
+        """Corrections this widget has made and shown (a reload begun before one keeps it)."""
         super().__init__(project, **kwargs)
 
     async def load(self) -> None:
+        corrected = self._corrected
         song = await self.client.song_map(self.project_id)
         detected = await self.client.song_map(self.project_id, detected=True)
         with self.hold_sync():
-            self._show_corrected(song)
+            if corrected == self._corrected:  # else a correction shown meanwhile is newer
+                self._show_corrected(song)
             self.detected_tempo = round(detected.tempo, 2)
             self.key = f"{song.key} {song.mode}" if song.key and song.mode else ""
             self.detected_sections = [s.model_dump(mode="json") for s in detected.sections]
@@ -62,6 +66,7 @@ class AnalysisView(SongMapWidget):
         song = await self.client.correct_song_map(self.project_id, wanted)
         with self.hold_sync():
             self._show_corrected(song)
+        self._corrected += 1
 
     async def _act_tempo(self, content: dict[str, Any]) -> None:
         bpm = content.get("bpm")

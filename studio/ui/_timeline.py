@@ -79,6 +79,14 @@ class Timeline(SongMapWidget):
         self._pictures = _pictures((await self.client.storyboard(self.project_id))["scenes"])
 
     def _show(self, timeline: TimelineDoc | None) -> None:
+        shown = self._timeline
+        if (
+            timeline is not None
+            and shown is not None
+            and timeline.id == shown.id
+            and timeline.revision < shown.revision
+        ):
+            return  # read by a reload that began before an edit shown since: keep that
         self._timeline = timeline
         clips = timeline.clips if timeline else []
         with self.hold_sync():

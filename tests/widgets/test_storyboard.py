@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from studio.ui import Storyboard
-from tests.widgets.conftest import Board, add_picture, browser, until
+from tests.widgets.conftest import Board, add_picture, browser, run, until
 
 
 def test_it_shows_the_scenes_in_song_order_with_their_takes(board: Board) -> None:
@@ -153,7 +153,7 @@ def test_asks_for_media_on_its_way_wait_for_that_one_fetch() -> None:
         asks = [media.get(None, "a" * 64, "thumb") for _ in range(3)]  # type: ignore[arg-type]
         return await asyncio.gather(*asks)
 
-    assert asyncio.run(three_asks()) == [(b"jpeg", "image/jpeg")] * 3 and calls == ["a" * 64]
+    assert run(three_asks) == [(b"jpeg", "image/jpeg")] * 3 and calls == ["a" * 64]
     assert not media._coming
 
 
@@ -173,10 +173,10 @@ def test_a_media_fetch_that_fails_fails_every_ask_waiting_on_it_and_is_not_kept(
         asks = [media.get(None, "a" * 64, "thumb") for _ in range(2)]  # type: ignore[arg-type]
         return await asyncio.gather(*asks, return_exceptions=True)
 
-    first = asyncio.run(two_asks())
+    first = run(two_asks)
     assert [str(e) for e in first] == ["the engine went away"] * 2 and calls == ["a" * 64]
     assert not media._kept and not media._coming
-    asyncio.run(two_asks())
+    run(two_asks)
     assert len(calls) == 2  # a failure is not remembered: the next ask tries again
 
 

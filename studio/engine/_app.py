@@ -414,9 +414,9 @@ def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
     fresh: dict[str, set[str]] = {}
     for scene, upstream, takes in _scenes_with_takes(tx, tx.projects.get(project_id)):
         for kind in (TakeKind.IMAGE, TakeKind.CLIP):
-            latest = [t for t in takes if t.kind is kind][-1:]
-            if latest and not scene.is_stale(latest[0], upstream):
-                fresh.setdefault(scene.id, set()).add(latest[0].id)
+            take = tx.current_take(scene, kind, upstream, takes)
+            if take is not None:
+                fresh.setdefault(scene.id, set()).add(take.id)
     return fresh
 
 

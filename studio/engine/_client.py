@@ -628,20 +628,21 @@ class Client:
         return str(data["sha256"])
 
     async def asset(self, sha256: str) -> tuple[bytes, str]:
-        """An asset's bytes and media type, in memory (for thumbnails and short clips; use
-        ``download`` for songs and renders)."""
-        reply = await self._send("GET", f"/v1/assets/{_seg(sha256)}")
+        """An asset's bytes and media type, in memory (for short clips; use ``download`` for
+        songs and renders)."""
+        return await self._bytes(f"/v1/assets/{_seg(sha256)}")
+
+    async def thumbnail(self, sha256: str) -> bytes:
+        """A picture's JPEG thumbnail (at most 320 px wide), made once by the engine."""
+        data, _ = await self._bytes(f"/v1/assets/{_seg(sha256)}/thumb")
+        return data
+
+    async def _bytes(self, path: str) -> tuple[bytes, str]:
+        reply = await self._send("GET", path)
         if reply.status_code >= 400:
             _decode(reply)
         media_type = reply.headers.get("content-type", "application/octet-stream")
         return reply.content, media_type.split(";")[0].strip()
-
-    async def thumbnail(self, sha256: str) -> bytes:
-        """A picture's JPEG thumbnail (at most 320 px wide), made once by the engine."""
-        reply = await self._send("GET", f"/v1/assets/{_seg(sha256)}/thumb")
-        if reply.status_code >= 400:
-            _decode(reply)
-        return reply.content
 
     async def download(self, sha256: str, dest: Path) -> Path:
         """Fetch an asset to ``dest`` (written under a temporary name, renamed when whole)."""

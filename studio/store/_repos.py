@@ -571,11 +571,21 @@ class Tx:
         project = project or self.projects.get(scene.project_id)
         return Upstream.of(*self.cast(scene), project.brief)
 
-    def current_take(self, scene: Scene, kind: TakeKind, upstream: Upstream) -> Take | None:
+    def current_take(
+        self,
+        scene: Scene,
+        kind: TakeKind,
+        upstream: Upstream,
+        takes: Iterable[Take] | None = None,
+    ) -> Take | None:
         """The scene's latest take of ``kind`` if it still matches what the scene is made from;
-        None when there is none or it is stale."""
-        takes = self.takes.of(scene.id, kind)
-        return takes[-1] if takes and not scene.is_stale(takes[-1], upstream) else None
+        None when there is none or it is stale. ``takes``: the scene's takes already read (in
+        version order), instead of reading them."""
+        if takes is None:
+            found = self.takes.of(scene.id, kind)
+        else:
+            found = [t for t in takes if t.kind is kind]
+        return found[-1] if found and not scene.is_stale(found[-1], upstream) else None
 
     def project_exists(self, project_id: str) -> bool:
         if project_id in self.known:

@@ -178,14 +178,20 @@ class StudioWidget(anywidget.AnyWidget):
         """Fetch the thumbnails shown into the kernel's cache; one that fails is left for the
         front end's own ask, which shows why."""
         thumbs = [k for k in self.media_keys() if k[1] == "thumb"][: MEDIA_CACHE // 2]
+        await asyncio.gather(*self._fetches(thumbs), return_exceptions=True)
+
+    def _fetches(
+        self, keys: list[tuple[str, str]]
+    ) -> list[Coroutine[Any, Any, tuple[str, str, bytes, str]]]:
+        """A fetch through the kernel's cache for each ``(sha256, kind)``, a few at a time."""
         gate = asyncio.Semaphore(MEDIA_FETCHES)
 
-        async def one(sha: str, kind: str) -> None:
+        async def one(sha: str, kind: str) -> tuple[str, str, bytes, str]:
             async with gate:
-                with contextlib.suppress(Exception):
-                    await _media.get(self._link, sha, kind)
+                data, media_type = await _media.get(self._link, sha, kind)
+            return sha, kind, data, media_type
 
-        await asyncio.gather(*(one(sha, kind) for sha, kind in thumbs))
+        return [one(sha, kind) for sha, kind in keys]
 
     # ---- actions from the browser ---------------------------------------------------------------
 
@@ -252,15 +258,8 @@ class StudioWidget(anywidget.AnyWidget):
             sha, kind = (item.get("sha"), item.get("kind")) if isinstance(item, dict) else (0, 0)
             if (sha, kind) in known:  # only what this widget shows is ever fetched
                 asked.append((str(sha), str(kind)))
-        gate = asyncio.Semaphore(MEDIA_FETCHES)
-
-        async def one(sha: str, kind: str) -> tuple[str, str, bytes, str]:
-            async with gate:
-                data, media_type = await _media.get(self._link, sha, kind)
-            return sha, kind, data, media_type
-
         batch: list[tuple[str, str, bytes, str]] = []
-        for ready in asyncio.as_completed([one(sha, kind) for sha, kind in asked]):
+        for ready in asyncio.as_completed(self._fetches(asked)):
             batch.append(await ready)
             if len(batch) >= MEDIA_BATCH:
                 self._send_media(batch)

@@ -37,6 +37,7 @@ import argparse
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -484,9 +485,13 @@ def _moviepy_spec(work: Workload, out: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _run_all(work: Workload, folder: Path, *, moviepy: bool) -> tuple[list[dict[str, Any]], float]:
-    """Every contender on ``work``, one at a time; returns the rows and the seconds the
-    studio's frames took to make alone (written to the floor's raw file)."""
+def _run_all(
+    work: Workload, folder: Path, *, moviepy: bool, rounds: int
+) -> tuple[list[dict[str, Any]], float]:
+    """Every contender on ``work``, one at a time, ``rounds`` times over; returns a row per
+    contender (its median wall time; its ratio to the floor is the median of each round's
+    ratio to that round's floor) and the seconds the studio's frames took to make alone
+    (written to the floor's raw file)."""
     raw = folder / "frames.yuv"
     making = _frames_file(work, raw)
     subtitles = folder / "lyrics.ass"
@@ -503,32 +508,53 @@ def _run_all(work: Workload, folder: Path, *, moviepy: bool) -> tuple[list[dict[
         moviepy_spec = folder / "moviepy.json"
         moviepy_spec.write_text(json.dumps(_moviepy_spec(work, folder / "moviepy.mp4")))
         contenders.append(("moviepy 2", [sys.executable, "-c", _MOVIEPY, str(moviepy_spec)]))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in contenders}
+    for r in range(rounds):
+        for name, command in contenders:
+            if name == "moviepy 2" and r > 0:
+                continue  # one run says all there is to say about it, and it is slow
+            print(f"  {work.seconds:g} s, round {r + 1}: {name}...", file=sys.stderr, flush=True)
+            run = _measure(command, folder / "contender.log")
+            # every contender writes the one MP4 in the folder; check what it holds
+            (out,) = folder.glob("*.mp4")
+            info = probe(out, count_frames=True)
+            out.unlink()
+            runs[name].append(
+                {
+                    # a Python contender's own time (after its imports) where it reports one
+                    "wall_seconds": run.report.get("seconds", run.wall),
+                    "process_seconds": run.wall,
+                    "peak_rss_mb": run.peak_mb,
+                    "peak_rss_bound_mb": run.bound_mb,
+                    "process_peaks_mb": run.processes,
+                    "frames": info.frames,
+                    "duration": info.duration,
+                    "audio": info.audio,
+                    **{k: v for k, v in run.report.items() if k != "seconds"},
+                }
+            )
+    raw.unlink()
+    floors = [r["wall_seconds"] for r in runs["encode-only floor"]]
     rows = []
-    for name, command in contenders:
-        print(f"  {work.seconds:g} s: {name}...", file=sys.stderr, flush=True)
-        run = _measure(command, folder / "contender.log")
-        # every contender writes the one MP4 in the folder; check what it holds
-        (out,) = folder.glob("*.mp4")
-        info = probe(out, count_frames=True)
-        out.unlink()
+    for name, found in runs.items():
+        walls = [r["wall_seconds"] for r in found]
         rows.append(
             {
+                **found[-1],
                 "contender": name,
                 "song_seconds": work.frames / FPS,
                 "scenes": work.scenes,
-                # a Python contender's own time (after its imports) where it reports one
-                "wall_seconds": run.report.get("seconds", run.wall),
-                "process_seconds": run.wall,
-                "peak_rss_mb": run.peak_mb,
-                "peak_rss_bound_mb": run.bound_mb,
-                "process_peaks_mb": run.processes,
-                "frames": info.frames,
-                "duration": info.duration,
-                "audio": info.audio,
-                **{k: v for k, v in run.report.items() if k != "seconds"},
+                "rounds": len(found),
+                "wall_seconds": statistics.median(walls),
+                "wall_seconds_each": walls,
+                # MoviePy's one run against the first round's floor
+                "ratio_to_floor": statistics.median(
+                    w / f for w, f in zip(walls, floors, strict=False)
+                ),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in found),
+                "peak_rss_bound_mb": max(r["peak_rss_bound_mb"] for r in found),
             }
         )
-    raw.unlink()
     return rows, making
 
 
@@ -576,6 +602,9 @@ def main() -> None:
         help="run MoviePy only for songs up to this many seconds (it is slow)",
     )
     parser.add_argument("--skip-1080", action="store_true", help="skip studio's 1080p run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each contender (MoviePy runs once)"
+    )
     args = parser.parse_args()
     machine = _machine()
     rows: list[dict[str, Any]] = []
@@ -587,18 +616,16 @@ def main() -> None:
         for seconds in args.seconds:
             work = _workload(seconds, folder, stills)
             moviepy = not args.skip_moviepy and seconds <= args.moviepy_up_to and HAVE_MOVIEPY
-            found, making[work.frames / FPS] = _run_all(work, folder, moviepy=moviepy)
+            found, making[work.frames / FPS] = _run_all(
+                work, folder, moviepy=moviepy, rounds=args.rounds
+            )
             rows += found
         full_hd = None
         if not args.skip_1080:
             base = _workload(60.0, folder, stills)
             work = Workload(base.seconds, base.song, base.stills, base.focus, 1920, 1080)
             full_hd = _studio_alone(work, folder)
-    floors = {
-        r["song_seconds"]: r["wall_seconds"] for r in rows if r["contender"].startswith("enc")
-    }
     for r in rows:
-        r["ratio_to_floor"] = r["wall_seconds"] / floors[r["song_seconds"]]
         r["x_real_time"] = r["song_seconds"] / r["wall_seconds"]
     _print(machine, rows, making, full_hd, args)
     studio = {r["song_seconds"]: r["wall_seconds"] for r in rows if r["contender"] == "studio"}

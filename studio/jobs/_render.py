@@ -288,22 +288,44 @@ class RenderHandler(JobHandler):
         started = time.monotonic()
         done = 0
         shas: list[str] = []
-        for segment in segments:
-            ctx.stage("encode", f"segment {segment.index + 1} of {len(segments)}")
-            inputs = _segment_key(plan, segment, found)
-            base = done
+        encoded = 0  # segments encoded now, not found from an earlier render
+        quiet = threading.Event()  # stops the audio when the video fails
+        audio_encoded = False
 
-            async def encode(segment: Segment = segment, base: int = base) -> dict[str, Any]:
-                return await self._encode(ctx, renderer, segment, base, started)
+        async def encode_audio() -> dict[str, Any]:
+            nonlocal audio_encoded
+            audio_encoded = True
+            return await self._audio(ctx, renderer, quiet)
 
-            result = await ctx.once("segment", inputs, encode)
-            shas.append(result["sha256"])
-            done += segment.frames
-            ctx.progress(0.95 * done / plan.frames)
+        # the audio track needs no frame: it is encoded beside the video, not after it
+        sound = asyncio.ensure_future(ctx.once("audio", _audio_key(plan), encode_audio))
+        try:
+            for segment in segments:
+                ctx.stage("encode", f"segment {segment.index + 1} of {len(segments)}")
+                inputs = _segment_key(plan, segment, found)
+                base = done
+
+                async def encode(segment: Segment = segment, base: int = base) -> dict[str, Any]:
+                    nonlocal encoded
+                    encoded += 1
+                    return await self._encode(ctx, renderer, segment, base, started)
+
+                result = await ctx.once("segment", inputs, encode)
+                shas.append(result["sha256"])
+                done += segment.frames
+                ctx.progress(0.95 * done / plan.frames)
+        except BaseException:
+            quiet.set()
+            with contextlib.suppress(Exception):
+                await sound
+            raise
         ctx.stage("mux", "adding the song and checking the result")
+        audio = (await sound)["sha256"]
         ext = plan.settings.container.value
         out = ctx.workdir / f"render.{ext}"
-        report = await asyncio.to_thread(renderer.mux, [ctx.assets.path(s) for s in shas], out)
+        report = await asyncio.to_thread(
+            renderer.mux, [ctx.assets.path(s) for s in shas], ctx.assets.path(audio), out
+        )
         sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
         out.unlink(missing_ok=True)
         media_type = "video/mp4" if ext == "mp4" else "video/webm"
@@ -313,7 +335,8 @@ class RenderHandler(JobHandler):
             "filename": _filename(found.project.name, plan, ext),
             "frames": plan.frames, "duration": plan.frames / plan.fps,
             "start": plan.start, "verification": report,
-            "segments": len(segments), "segments_reused": ctx.reused,
+            "segments": len(segments), "segments_reused": len(segments) - encoded,
+            "audio_reused": not audio_encoded,
             "redrawn": sum(1 for m in found.media.values() if m.span),
         }  # fmt: skip
         if p.animation:
@@ -358,6 +381,17 @@ class RenderHandler(JobHandler):
         sha, size = await asyncio.to_thread(ctx.assets.put_file, part)
         part.unlink(missing_ok=True)
         await ctx.store.write(lambda tx: tx.assets.add(sha, size, "video/mp4"))
+        return {"sha256": sha}
+
+    async def _audio(
+        self, ctx: JobContext, renderer: Renderer, quiet: threading.Event
+    ) -> dict[str, Any]:
+        part = ctx.workdir / f"audio.{renderer.plan.settings.container.value}"
+        await asyncio.to_thread(renderer.audio, part, stop=quiet)
+        sha, size = await asyncio.to_thread(ctx.assets.put_file, part)
+        part.unlink(missing_ok=True)
+        media_type = "audio/mp4" if part.suffix == ".mp4" else "audio/webm"
+        await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
         return {"sha256": sha}
 
     async def _sidecars(
@@ -439,6 +473,17 @@ def _segment_key(plan: RenderPlan, segment: Segment, found: _Inputs) -> dict[str
         "settings": plan.settings.model_dump(mode="json"), "clips": clips,
         "subtitles": fingerprint(plan.subtitles) if plan.subtitles else None,
         "analysis": fingerprint(found.analysis.model_dump(mode="json")) if uses_analysis else None,
+    }  # fmt: skip
+
+
+def _audio_key(plan: RenderPlan) -> dict[str, Any]:
+    """Everything the audio track depends on: the song's stretch and how it is encoded."""
+    s = plan.settings
+    return {
+        "song": plan.song.name, "first": plan.first, "last": plan.last, "fps": plan.fps,
+        "container": s.container.value,
+        "loudness": s.target_lufs if s.normalize_loudness else None,
+        "excerpt": plan.excerpt,
     }  # fmt: skip
 
 

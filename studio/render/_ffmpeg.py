@@ -16,6 +16,7 @@ __all__ = [
     "FfmpegInfo",
     "VideoCodec",
     "animation_command",
+    "audio_command",
     "compact_audio_command",
     "concat_command",
     "decode_audio_command",
@@ -255,8 +256,7 @@ def loudness_command(song: Path, *, start: float, duration: float, target: float
     ]  # fmt: skip
 
 
-def mux_command(
-    segments: Path,
+def audio_command(
     song: Path,
     out: Path,
     *,
@@ -265,20 +265,31 @@ def mux_command(
     duration: float,
     audio_filter: str | None = None,
 ) -> list[str]:
-    """Join the encoded segments (an ffconcat list; no re-encode) and add the song's
-    ``start``..``start + duration`` stretch as the one audio track, encoded once: AAC for MP4,
-    Opus for WebM. The output lasts exactly the video's length."""
+    """The song's ``start``..``start + duration`` stretch encoded once, as a render's audio
+    track: AAC in an MP4 for MP4, Opus in a WebM for WebM, at 48 kHz, lasting exactly
+    ``duration``."""
     mp4 = container == "mp4"
-    audio = ["-c:a", "aac", "-b:a", "192k"] if mp4 else ["-c:a", "libopus", "-b:a", "160k"]
+    codec = ["-c:a", "aac", "-b:a", "192k"] if mp4 else ["-c:a", "libopus", "-b:a", "160k"]
     filters = ["-af", audio_filter] if audio_filter else []
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(song),
+        "-map", "0:a:0", "-vn", *filters, *codec, "-ar", "48000",
+        "-t", f"{duration:.6f}", "-f", container, str(out),
+    ]  # fmt: skip
+
+
+def mux_command(
+    segments: Path, audio: Path, out: Path, *, container: str, duration: float
+) -> list[str]:
+    """Join the encoded segments (an ffconcat list) and add the audio track, both copied as
+    they are: the output lasts exactly the video's length."""
     faststart = ["-movflags", "+faststart"] if container == "mp4" else []
     return [
         ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-progress", "pipe:1", "-nostats",
-        "-f", "concat", "-safe", "0", "-i", str(segments),
-        "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(song),
-        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *filters, *audio,
-        "-ar", "48000", "-t", f"{duration:.6f}", *faststart, "-f", container, str(out),
+        "-f", "concat", "-safe", "0", "-i", str(segments), "-i", str(audio),
+        "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+        "-t", f"{duration:.6f}", *faststart, "-f", container, str(out),
     ]  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""Raw frames piped into an encoder: the loop the clip maker and the render share."""
+"""Running ffmpeg so that a job can stop it: raw frames piped into an encoder (the loop the clip
+maker and the render share), or a command that only has to run to its end."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from studio.errors import JobCancelled, RenderError
 from studio.render._probe import ProgressParser
 
-__all__ = ["feed"]
+__all__ = ["feed", "run"]
 
 
 def feed(
@@ -68,3 +69,28 @@ def _progress(stream: Any, on_progress: Callable[[dict[str, float | str]], None]
         block = parser.feed(raw.decode(errors="replace"))
         if block is not None:
             on_progress(block)
+
+
+def run(command: list[str], *, what: str, stop: threading.Event | None = None) -> str:
+    """Run ``command`` to its end and return what it said on stderr. Setting ``stop`` kills
+    it within a tenth of a second and raises ``JobCancelled``; a failing command raises
+    ``RenderError`` with its last words."""
+    proc = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        while True:
+            try:
+                _, err = proc.communicate(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    raise JobCancelled(f"the {what} was cancelled") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    said = err.decode(errors="replace")
+    if proc.returncode != 0:
+        raise RenderError(f"ffmpeg could not make the {what}", hint=said[-300:].strip())
+    return said

@@ -118,6 +118,11 @@ class RenderPlan:
         return self.last - self.first
 
     @property
+    def excerpt(self) -> bool:
+        """Whether the render is a stretch of the song (a teaser), not all of it."""
+        return self.first > 0 or self.last < self.clips[-1].last
+
+    @property
     def start(self) -> float:
         """Where the render begins on the song's clock, in seconds."""
         return self.first / self.fps

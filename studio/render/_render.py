@@ -13,9 +13,9 @@ import itertools
 import json
 import math
 import re
-import subprocess
 import threading
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from studio.errors import InvalidInput, RenderError
 from studio.model import TransitionKind
 from studio.render._effects import Motion, motion
 from studio.render._ffmpeg import (
+    audio_command,
     encode_video_command,
     loudness_command,
     mux_command,
@@ -35,7 +36,7 @@ from studio.render._ffmpeg import (
 )
 from studio.render._frames import Planes, VideoSource, black, from_rgb, warp
 from studio.render._motion import Camera, camera_at, focus_point
-from studio.render._pipe import feed
+from studio.render._pipe import feed, run
 from studio.render._plan import PlannedClip, RenderPlan
 from studio.render._probe import probe, verify
 from studio.render._subtitles import font_dir
@@ -249,32 +250,44 @@ class Renderer:
         finally:
             pictures.close()  # the clip takes' decoders stop now, not when collected
 
-    def mux(self, segments: list[Path], out: Path) -> dict[str, float]:
-        """Join the segments, add the song once, and check the result."""
+    def audio(self, out: Path, *, stop: threading.Event | None = None) -> None:
+        """Encode the song's stretch under the video to ``out``, once: loudness-normalised
+        when the settings ask (measured first), faded in and out when the render is a stretch
+        of the song. It needs no frame, so it runs beside the video's encode. Setting
+        ``stop`` kills ffmpeg and raises ``JobCancelled``; ``out`` is then removed."""
         plan, s = self.plan, self.plan.settings
+        duration = plan.frames / plan.fps
+        try:
+            filters = []
+            if s.normalize_loudness:
+                filters.append(self._loudnorm(duration, stop))
+            if plan.excerpt:
+                fade = min(0.5, duration / 4)
+                fades = f"afade=t=in:d={fade / 2:.3f},afade=t=out:st={duration - fade:.3f}"
+                filters.append(f"{fades}:d={fade:.3f}")
+            command = audio_command(
+                plan.song, out, container=s.container.value, start=plan.start,
+                duration=duration, audio_filter=",".join(filters) or None,
+            )  # fmt: skip
+            run(command, what="audio track", stop=stop)
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+
+    def mux(self, segments: list[Path], audio: Path, out: Path) -> dict[str, float]:
+        """Join the segments and the audio track (both copied, nothing encoded again), and
+        check the result."""
+        plan = self.plan
         listing = self.workdir / f"{out.name}.ffconcat"
         listing.write_text(
             "ffconcat version 1.0\n" + "".join(f"file '{_quoted(p)}'\n" for p in segments)
         )
-        duration = plan.frames / plan.fps
-        filters = []
-        if s.normalize_loudness:
-            filters.append(self._loudnorm(duration))
-        if plan.first > 0 or plan.last < plan.clips[-1].last:
-            fade = min(0.5, duration / 4)
-            filters.append(
-                f"afade=t=in:d={fade / 2:.3f},afade=t=out:st={duration - fade:.3f}:d={fade:.3f}"
-            )
         command = mux_command(
-            listing, plan.song, out, container=s.container.value, start=plan.start,
-            duration=duration, audio_filter=",".join(filters) or None,
+            listing, audio, out, container=plan.settings.container.value,
+            duration=plan.frames / plan.fps,
         )  # fmt: skip
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-            if done.returncode != 0:
-                raise RenderError(
-                    "ffmpeg could not join the render", hint=done.stderr[-300:].strip()
-                )
+            run(command, what="finished video")
             return verify(out, frames=plan.frames, fps=plan.fps)
         except BaseException:
             out.unlink(missing_ok=True)
@@ -282,17 +295,15 @@ class Renderer:
         finally:
             listing.unlink(missing_ok=True)
 
-    def _loudnorm(self, duration: float) -> str:
+    def _loudnorm(self, duration: float, stop: threading.Event | None) -> str:
         s = self.plan.settings
         command = loudness_command(
             self.plan.song, start=self.plan.start, duration=duration, target=s.target_lufs
         )
-        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-        found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", done.stderr)
-        if done.returncode != 0 or found is None:
-            raise RenderError(
-                "ffmpeg could not measure the song's loudness", hint=done.stderr[-300:]
-            )
+        said = run(command, what="measure of the song's loudness", stop=stop)
+        found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", said)
+        if found is None:
+            raise RenderError("ffmpeg could not measure the song's loudness", hint=said[-300:])
         m = json.loads(found.group(0))
         return (
             f"loudnorm=I={s.target_lufs}:TP=-1:LRA=11:measured_I={m['input_i']}"
@@ -371,27 +382,38 @@ def render_video(
     on_progress: Callable[[int, int], None] | None = None,
     segment_seconds: float = SEGMENT_SECONDS,
 ) -> dict[str, float]:
-    """Render ``plan`` to ``out`` in one go: written under a temporary name and renamed only
-    once it checks out, so ``out`` is never a half file. ``on_progress(frames done, total)``."""
+    """Render ``plan`` to ``out`` in one go, the audio track encoded beside the video: written
+    under a temporary name and renamed only once it checks out, so ``out`` is never a half
+    file. ``on_progress(frames done, total)``."""
     renderer = Renderer(plan, workdir)
     renderer.prepare()
+    ext = plan.settings.container.value
+    sound = workdir / f"audio.{ext}"
     parts: list[Path] = []
-    done = 0
+    quiet = threading.Event()  # stops the audio when the video fails
     try:
-        for segment in renderer.segments(segment_seconds):
-            part = workdir / f"segment-{segment.index:05d}.{plan.settings.container.value}"
+        with ThreadPoolExecutor(1) as pool:
+            audio = pool.submit(renderer.audio, sound, stop=quiet)
+            try:
+                done = 0
+                for segment in renderer.segments(segment_seconds):
+                    part = workdir / f"segment-{segment.index:05d}.{ext}"
 
-            def report(block: dict[str, float | str], base: int = done) -> None:
-                if on_progress is not None and "frame" in block:
-                    on_progress(base + int(float(block["frame"])), plan.frames)
+                    def report(block: dict[str, float | str], base: int = done) -> None:
+                        if on_progress is not None and "frame" in block:
+                            on_progress(base + int(float(block["frame"])), plan.frames)
 
-            renderer.encode(segment, part, stop=stop, on_progress=report)
-            parts.append(part)
-            done += segment.frames
+                    renderer.encode(segment, part, stop=stop, on_progress=report)
+                    parts.append(part)
+                    done += segment.frames
+            except BaseException:
+                quiet.set()
+                raise
+            audio.result()
         temp = out.with_name(f".{out.name}.part")
-        report_ = renderer.mux(parts, temp)
+        checked = renderer.mux(parts, sound, temp)
         temp.replace(out)
-        return report_
+        return checked
     finally:
-        for part in parts:
+        for part in [*parts, sound]:
             part.unlink(missing_ok=True)

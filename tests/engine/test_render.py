@@ -51,7 +51,7 @@ def test_the_demo_storyboard_renders_in_sync_and_resumes_from_its_segments(
         fps = 24
         assert result["frames"] == round(mapped.duration * fps)
         assert result["verification"]["offset"] == 0.0
-        assert result["segments_reused"] == 0
+        assert result["segments_reused"] == 0 and not result["audio_reused"]
         out = await c.download(result["sha256"], tmp_path / "render.mp4")
         info = probe(out, count_frames=True)
         assert (info.width, info.height, info.audio) == (426, 240, "aac")
@@ -72,6 +72,7 @@ def test_the_demo_storyboard_renders_in_sync_and_resumes_from_its_segments(
         )
         assert again.result is not None
         assert again.result["segments_reused"] == again.result["segments"]
+        assert again.result["audio_reused"]
         assert again.result["sha256"] == result["sha256"]
 
         # the same timeline for an edit suite, and the storyboard as a contact sheet
@@ -99,6 +100,7 @@ def test_the_demo_storyboard_renders_in_sync_and_resumes_from_its_segments(
         assert third.result is not None
         redone = third.result["segments"] - third.result["segments_reused"]
         assert 1 <= redone <= 2
+        assert third.result["audio_reused"]  # the song is the same: its track is kept
 
     call(home, go)
 

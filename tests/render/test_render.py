@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -332,8 +333,34 @@ def test_stopping_a_render_kills_the_encoder_and_leaves_no_file(tmp_path: Path) 
         not out.exists()
         and not list(tmp_path.glob("*.part"))
         and not list(tmp_path.glob("segment-*"))
+        and not list(tmp_path.glob("audio.*"))
     )
     assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).stdout == b""
+
+
+@pytest.mark.slow
+def test_the_audio_track_stops_with_its_render(tmp_path: Path) -> None:
+    song = tmp_path / "song.wav"
+    _click_song(song, 120, 120)
+    timeline = _timeline([60.0], 120.0)
+    settings = SMALL.model_copy(update={"normalize_loudness": True})
+    plan = compile_plan(timeline, _media(timeline, tmp_path), settings, song=song)
+    renderer = Renderer(plan, tmp_path)
+    out = tmp_path / "audio.mp4"
+    stop = threading.Event()
+
+    def running() -> bool:
+        return bool(subprocess.run(["pgrep", "-f", str(song)], capture_output=True).stdout)
+
+    def stop_once_running() -> None:  # the loudness measure has begun
+        while not running():
+            time.sleep(0.01)
+        stop.set()
+
+    threading.Thread(target=stop_once_running, daemon=True).start()
+    with pytest.raises(JobCancelled, match="was cancelled"):
+        renderer.audio(out, stop=stop)
+    assert not out.exists() and not running()
 
 
 @pytest.mark.slow

@@ -81,20 +81,34 @@ class JobContext:
     async def once(self, stage: str, inputs: Any, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` unless a stage of this kind with these inputs already finished (in this
         job before a crash, or in any other job): paid work is never bought twice."""
-        key = fingerprint({"kind": self.job.kind, "stage": stage, "inputs": inputs})
-        cached = await self.store.read(lambda tx: tx.stages.find(key))
-        if cached is not None and self._still_valid(cached):
-            self.reused += 1
+        cached = await self.cached(stage, inputs)
+        if cached is not None:
             return cached  # type: ignore[no-any-return]
         result = await work()
-        await self.store.write(lambda tx: tx.stages.put(key, self.job.id, stage, result))
+        await self.remember(stage, inputs, result)
         return result
+
+    async def cached(self, stage: str, inputs: Any) -> Any | None:
+        """What a finished stage of this kind with these inputs gave, or None."""
+        found = await self.store.read(lambda tx: tx.stages.find(self._key(stage, inputs)))
+        if found is None or not self._still_valid(found):
+            return None
+        self.reused += 1
+        return found
+
+    async def remember(self, stage: str, inputs: Any, result: Any) -> None:
+        """Record a stage as finished with ``result``, for ``once`` and ``cached``."""
+        key = self._key(stage, inputs)
+        await self.store.write(lambda tx: tx.stages.put(key, self.job.id, stage, result))
+
+    def _key(self, stage: str, inputs: Any) -> str:
+        return fingerprint({"kind": self.job.kind, "stage": stage, "inputs": inputs})
 
     async def journal(self, inputs: Any) -> StageJournal:
         """Where a paid call made for ``inputs`` keeps its handle while it runs (see
         ``studio.providers.journaled``): the next attempt of this job after a crash finds it
         and waits for that call instead of buying it again."""
-        key = fingerprint({"kind": self.job.kind, "stage": "in-flight", "inputs": inputs})
+        key = self._key("in-flight", inputs)
         found = await self.store.read(lambda tx: tx.stages.find(key))
         earlier = found.get("handle") if isinstance(found, dict) else None
         return StageJournal(self, key, earlier if isinstance(earlier, str) else None)

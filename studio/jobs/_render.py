@@ -15,6 +15,7 @@ import contextlib
 import functools
 import threading
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -285,10 +286,7 @@ class RenderHandler(JobHandler):
     ) -> dict[str, Any]:
         plan = renderer.plan
         segments = renderer.segments(p.segment_seconds)
-        started = time.monotonic()
-        done = 0
-        shas: list[str] = []
-        encoded = 0  # segments encoded now, not found from an earlier render
+        keys = [_segment_key(plan, segment, found) for segment in segments]
         quiet = threading.Event()  # stops the audio when the video fails
         audio_encoded = False
 
@@ -300,20 +298,17 @@ class RenderHandler(JobHandler):
         # the audio track needs no frame: it is encoded beside the video, not after it
         sound = asyncio.ensure_future(ctx.once("audio", _audio_key(plan), encode_audio))
         try:
-            for segment in segments:
-                ctx.stage("encode", f"segment {segment.index + 1} of {len(segments)}")
-                inputs = _segment_key(plan, segment, found)
-                base = done
-
-                async def encode(segment: Segment = segment, base: int = base) -> dict[str, Any]:
-                    nonlocal encoded
-                    encoded += 1
-                    return await self._encode(ctx, renderer, segment, base, started)
-
-                result = await ctx.once("segment", inputs, encode)
-                shas.append(result["sha256"])
-                done += segment.frames
-                ctx.progress(0.95 * done / plan.frames)
+            shas: dict[int, str] = {}
+            for segment, key in zip(segments, keys, strict=True):
+                cached = await ctx.cached("segment", key)
+                if cached is not None:
+                    shas[segment.index] = cached["sha256"]
+            reused = len(shas)
+            for run in _runs([s for s in segments if s.index not in shas]):
+                first, last = run[0].index + 1, run[-1].index + 1
+                ctx.stage("encode", f"segments {first}-{last} of {len(segments)}")
+                done = sum(s.frames for s in segments if s.index in shas)
+                shas.update(await self._encode(ctx, renderer, run, keys, done))
         except BaseException:
             quiet.set()
             with contextlib.suppress(Exception):
@@ -324,18 +319,19 @@ class RenderHandler(JobHandler):
         ext = plan.settings.container.value
         out = ctx.workdir / f"render.{ext}"
         report = await asyncio.to_thread(
-            renderer.mux, [ctx.assets.path(s) for s in shas], ctx.assets.path(audio), out
+            renderer.mux,
+            [ctx.assets.path(shas[s.index]) for s in segments],
+            ctx.assets.path(audio),
+            out,
         )
-        sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
-        out.unlink(missing_ok=True)
-        media_type = "video/mp4" if ext == "mp4" else "video/webm"
-        await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
+        media_type = _MEDIA_TYPES[ext]
+        sha, size = await _keep_file(ctx, out, media_type)
         made: dict[str, Any] = {
             "sha256": sha, "size": size, "media_type": media_type,
             "filename": _filename(found.project.name, plan, ext),
             "frames": plan.frames, "duration": plan.frames / plan.fps,
             "start": plan.start, "verification": report,
-            "segments": len(segments), "segments_reused": len(segments) - encoded,
+            "segments": len(segments), "segments_reused": reused,
             "audio_reused": not audio_encoded,
             "redrawn": sum(1 for m in found.media.values() if m.span),
         }  # fmt: skip
@@ -348,28 +344,47 @@ class RenderHandler(JobHandler):
         return made
 
     async def _encode(
-        self, ctx: JobContext, renderer: Renderer, segment: Segment, base: int, started: float
-    ) -> dict[str, Any]:
+        self,
+        ctx: JobContext,
+        renderer: Renderer,
+        run: list[Segment],
+        keys: list[dict[str, Any]],
+        done: int,
+    ) -> dict[int, str]:
+        """Encode ``run`` (consecutive segments) with one encoder. Each segment is kept, as
+        an asset and a finished stage, as soon as its file is complete, so a render stopped
+        or killed resumes after it. ``done``: frames of the render already made."""
         plan = renderer.plan
-        part = ctx.workdir / f"segment-{segment.index:05d}.{plan.settings.container.value}"
+        loop = asyncio.get_running_loop()
         stop = threading.Event()
+        started = time.monotonic()
+        made: dict[int, str] = {}
+
+        async def keep(segment: Segment, part: Path) -> None:
+            sha, _ = await _keep_file(ctx, part, _MEDIA_TYPES[plan.settings.container.value])
+            await ctx.remember("segment", keys[segment.index], {"sha256": sha})
+            made[segment.index] = sha
+
+        def finished(segment: Segment, part: Path) -> None:  # on the encoder's thread
+            asyncio.run_coroutine_threadsafe(keep(segment, part), loop).result()
 
         def report(block: dict[str, float | str]) -> None:
             if "frame" not in block:
                 return
-            frames = base + float(block["frame"])
+            now = float(block["frame"])
             elapsed = time.monotonic() - started
-            rate = frames / elapsed if elapsed > 0 else 0.0
-            eta = (plan.frames - frames) / rate if rate > 0 else float("nan")
+            eta = (plan.frames - done - now) * elapsed / now if now > 0 else float("nan")
             speed = block.get("speed")
             said = f", {speed:.2f}x" if isinstance(speed, float) else ""
             ctx.progress(
-                0.95 * frames / plan.frames,
-                f"frame {int(frames)} of {plan.frames}{said}, about {eta:.0f} s left",
+                0.95 * (done + now) / plan.frames,
+                f"frame {int(done + now)} of {plan.frames}{said}, about {eta:.0f} s left",
             )
 
         work = asyncio.ensure_future(
-            asyncio.to_thread(renderer.encode, segment, part, stop=stop, on_progress=report)
+            asyncio.to_thread(
+                renderer.encode, run, stop=stop, on_progress=report, on_segment=finished
+            )
         )
         try:
             await asyncio.shield(work)
@@ -378,20 +393,15 @@ class RenderHandler(JobHandler):
             with contextlib.suppress(Exception):
                 await work
             raise
-        sha, size = await asyncio.to_thread(ctx.assets.put_file, part)
-        part.unlink(missing_ok=True)
-        await ctx.store.write(lambda tx: tx.assets.add(sha, size, "video/mp4"))
-        return {"sha256": sha}
+        return made
 
     async def _audio(
         self, ctx: JobContext, renderer: Renderer, quiet: threading.Event
     ) -> dict[str, Any]:
-        part = ctx.workdir / f"audio.{renderer.plan.settings.container.value}"
+        ext = renderer.plan.settings.container.value
+        part = ctx.workdir / f"audio.{ext}"
         await asyncio.to_thread(renderer.audio, part, stop=quiet)
-        sha, size = await asyncio.to_thread(ctx.assets.put_file, part)
-        part.unlink(missing_ok=True)
-        media_type = "audio/mp4" if part.suffix == ".mp4" else "audio/webm"
-        await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
+        sha, _ = await _keep_file(ctx, part, f"audio/{ext}")
         return {"sha256": sha}
 
     async def _sidecars(
@@ -426,11 +436,31 @@ class RenderHandler(JobHandler):
         if code != 0:
             out.unlink(missing_ok=True)
             raise InvalidInput(f"ffmpeg could not make the {kind}", hint=err.strip()[-300:])
-        sha, size = await asyncio.to_thread(ctx.assets.put_file, out)
-        out.unlink(missing_ok=True)
         media_type = f"image/{kind}"
-        await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
+        sha, size = await _keep_file(ctx, out, media_type)
         return {"sha256": sha, "size": size, "media_type": media_type}
+
+
+_MEDIA_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
+
+
+async def _keep_file(ctx: JobContext, path: Path, media_type: str) -> tuple[str, int]:
+    """Move a finished file into the asset store and record it; its sha256 and size."""
+    sha, size = await asyncio.to_thread(ctx.assets.put_file, path)
+    path.unlink(missing_ok=True)
+    await ctx.store.write(lambda tx: tx.assets.add(sha, size, media_type))
+    return sha, size
+
+
+def _runs(segments: list[Segment]) -> list[list[Segment]]:
+    """``segments`` in runs of consecutive ones, each made by one encoder."""
+    runs: list[list[Segment]] = []
+    for segment in segments:
+        if runs and runs[-1][-1].index + 1 == segment.index:
+            runs[-1].append(segment)
+        else:
+            runs.append([segment])
+    return runs
 
 
 def _keep_asset(tx: Tx, *, sha: str, size: int) -> None:

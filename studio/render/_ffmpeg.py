@@ -219,21 +219,37 @@ def encode_video_command(
     codec: VideoCodec,
     first_frame: int = 0,
     burn: str | None = None,
+    cuts: tuple[int, ...] = (),
+    first_number: int = 0,
 ) -> list[str]:
-    """Raw YUV 4:2:0 frames on stdin to a video-only segment (BT.709, tagged), reporting on
-    stdout with ``-progress``. ``burn`` is a filter (subtitles) applied on the song's clock:
-    the frames are stamped from ``first_frame`` while it runs, then back from zero, so every
-    segment starts at zero and the joined file has no gaps."""
+    """Raw YUV 4:2:0 frames on stdin to video-only files (BT.709, tagged), reporting on stdout
+    with ``-progress``. ``burn`` is a filter (subtitles) applied on the song's clock: the
+    frames are stamped from ``first_frame`` while it runs, then back from zero.
+
+    With ``cuts`` (frame numbers counted from the first frame piped), one encoder makes a
+    file per stretch: ``out`` is then a pattern with one ``%05d``, numbered from
+    ``first_number``. Each file starts on a keyframe made for it and at zero, so the files
+    join without gaps; the muxer closes each file before it opens the next."""
     if burn:
         shift = f"setpts=PTS+{first_frame}/({fps}*TB),{burn},setpts=PTS-STARTPTS"
         video_filter = ["-vf", shift]
     else:
         video_filter = []
-    # one keyframe at the start of each segment and then every two seconds; no scene-cut
-    # keyframes at odd places, so segments join cleanly
+    # one keyframe at the start of each file and then every two seconds; no scene-cut
+    # keyframes at odd places, so the files join cleanly
     gop = ["-g", str(2 * fps)]
     if codec.container == "mp4":
         gop += ["-x264-params", "scenecut=0:open-gop=0"]
+    if cuts:
+        forced = "+".join(f"eq(n,{n})" for n in cuts)
+        output = [
+            "-force_key_frames", f"expr:{forced}", "-f", "segment",
+            "-segment_format", codec.container,
+            "-segment_frames", ",".join(str(n) for n in cuts),
+            "-segment_start_number", str(first_number), "-reset_timestamps", "1",
+        ]  # fmt: skip
+    else:
+        output = ["-f", codec.container]
     return [
         ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
         "-progress", "pipe:1", "-nostats",
@@ -242,7 +258,7 @@ def encode_video_command(
         "-color_range", "tv", "-i", "pipe:0", *video_filter,
         *codec.args, *gop,
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-        "-color_range", "tv", "-an", "-f", codec.container, str(out),
+        "-color_range", "tv", "-an", *output, str(out),
     ]  # fmt: skip
 
 

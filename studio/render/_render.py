@@ -1,10 +1,12 @@
-"""The render: a plan's frames made in order and piped to the encoder in segments, the segments
-joined with the song muxed in once, and the result read back and checked.
+"""The render: a plan's frames made in order and piped to one encoder, which writes them as
+segments; the song's audio track encoded once beside it; the segments and the track joined
+without encoding again, and the result read back and checked.
 
-Each segment is an independent encode of a stretch of frames (it starts on a keyframe), so a
-long render resumes from the segments it finished, and a cancel kills one encoder. The job
-(``render.video``) caches segments by their inputs; ``render_video`` runs them all for the CLI
-and the benchmarks.
+Each segment is a file of its own that starts on a keyframe, so a long render resumes from the
+segments it finished and an edit re-renders only the segments it touches. One encoder makes a
+whole run of segments (its muxer cuts them), so the render pays for no encoder's start and
+drain between them. The job (``render.video``) caches segments by their inputs and the audio
+track by the song's stretch; ``render_video`` makes them all for the CLI and the benchmarks.
 """
 
 from __future__ import annotations
@@ -224,31 +226,64 @@ class Renderer:
             path.write_text(self.plan.subtitles, encoding="utf-8")
         return subtitles_filter(path, font_dir())
 
+    def part(self, segment: Segment) -> Path:
+        """The file ``segment`` is encoded to, in the workdir."""
+        return self.workdir / f"segment-{segment.index:05d}.{self.plan.settings.container.value}"
+
     def encode(
         self,
-        segment: Segment,
-        out: Path,
+        run: list[Segment],
         *,
         stop: threading.Event | None = None,
         on_progress: Progress | None = None,
-    ) -> None:
-        """Encode ``segment`` to ``out``. Setting ``stop`` kills the encoder at once and
-        raises ``JobCancelled``; ``out`` is then removed."""
+        on_segment: Callable[[Segment, Path], None] | None = None,
+    ) -> list[Path]:
+        """Encode ``run`` (consecutive segments) with one encoder, each segment to its own
+        file (``part``), returned in order. ``on_segment(segment, path)`` hears of each file
+        as soon as it is complete, while the encoder goes on with the next. Setting ``stop``
+        kills the encoder at once and raises ``JobCancelled``; the files not yet handed to
+        ``on_segment`` are then removed."""
         s = self.plan.settings
-        codec = video_codec(s.container.value, s.quality.value)
+        first, last = run[0].first, run[-1].last
+        parts = [self.part(segment) for segment in run]
+        out, cuts = parts[0], tuple(segment.first - first for segment in run[1:])
+        if cuts:  # the segment muxer's pattern: a % in the folder's name is written %%
+            folder = str(self.workdir).replace("%", "%%")
+            out = Path(folder) / f"segment-%05d.{s.container.value}"
         command = encode_video_command(
-            out, width=self.width, height=self.height, fps=s.fps, codec=codec,
-            first_frame=segment.first, burn=self._burn(),
+            out, width=self.width, height=self.height, fps=s.fps,
+            codec=video_codec(s.container.value, s.quality.value), first_frame=first,
+            burn=self._burn(), cuts=cuts, first_number=run[0].index,
         )  # fmt: skip
-        pictures = self.frames(segment.first, segment.last)
-        planes = (p.data for picture in pictures for p in (picture.y, picture.u, picture.v))
+        handed = 0
+
+        def hand(upto: int) -> None:
+            nonlocal handed
+            for k in range(handed, upto):
+                if on_segment is not None:
+                    on_segment(run[k], parts[k])
+                handed = k + 1
+
+        def planes() -> Generator[memoryview]:
+            for picture in pictures:
+                # the muxer opens a segment's file only once the one before is complete
+                ready = handed
+                while ready + 1 < len(parts) and parts[ready + 1].exists():
+                    ready += 1
+                hand(ready)
+                yield from (picture.y.data, picture.u.data, picture.v.data)
+
+        pictures = self.frames(first, last)
         try:
-            feed(command, planes, what="render", stop=stop, on_progress=on_progress)
+            feed(command, planes(), what="render", stop=stop, on_progress=on_progress)
+            hand(len(run))
         except BaseException:
-            out.unlink(missing_ok=True)
+            for part in parts[handed:]:
+                part.unlink(missing_ok=True)
             raise
         finally:
             pictures.close()  # the clip takes' decoders stop now, not when collected
+        return parts
 
     def audio(self, out: Path, *, stop: threading.Event | None = None) -> None:
         """Encode the song's stretch under the video to ``out``, once: loudness-normalised
@@ -391,21 +426,18 @@ def render_video(
     sound = workdir / f"audio.{ext}"
     parts: list[Path] = []
     quiet = threading.Event()  # stops the audio when the video fails
+
+    def report(block: dict[str, float | str]) -> None:
+        if on_progress is not None and "frame" in block:
+            on_progress(int(float(block["frame"])), plan.frames)
+
     try:
         with ThreadPoolExecutor(1) as pool:
             audio = pool.submit(renderer.audio, sound, stop=quiet)
             try:
-                done = 0
-                for segment in renderer.segments(segment_seconds):
-                    part = workdir / f"segment-{segment.index:05d}.{ext}"
-
-                    def report(block: dict[str, float | str], base: int = done) -> None:
-                        if on_progress is not None and "frame" in block:
-                            on_progress(base + int(float(block["frame"])), plan.frames)
-
-                    renderer.encode(segment, part, stop=stop, on_progress=report)
-                    parts.append(part)
-                    done += segment.frames
+                parts = renderer.encode(
+                    renderer.segments(segment_seconds), stop=stop, on_progress=report
+                )
             except BaseException:
                 quiet.set()
                 raise

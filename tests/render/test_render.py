@@ -35,6 +35,7 @@ from studio.model import (
 from studio.render import (
     ClipMedia,
     Renderer,
+    Segment,
     compile_plan,
     effect,
     ffmpeg_path,
@@ -336,6 +337,44 @@ def test_stopping_a_render_kills_the_encoder_and_leaves_no_file(tmp_path: Path) 
         and not list(tmp_path.glob("audio.*"))
     )
     assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).stdout == b""
+
+
+@pytest.mark.slow
+def test_one_encoder_makes_every_segment_and_hands_each_over_once_complete(
+    tmp_path: Path,
+) -> None:
+    song = tmp_path / "song.wav"
+    _click_song(song, 120, 12)
+    timeline = _timeline([4.0, 8.0], 12.0)
+    plan = compile_plan(timeline, _media(timeline, tmp_path, CameraMove.ZOOM_IN), SMALL,
+                        song=song)  # fmt: skip
+    workdir = tmp_path / "50% done"  # the encoder names its files from a pattern
+    workdir.mkdir()
+    renderer = Renderer(plan, workdir)
+    renderer.prepare()
+    segments = renderer.segments(3.0)
+    assert len(segments) == 4
+    handed: list[tuple[int, bool]] = []
+
+    def on_segment(segment: Segment, part: Path) -> None:
+        encoding = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).stdout
+        handed.append((segment.index, bool(encoding)))
+        # complete when handed over: every frame decodes, from a keyframe at its start
+        assert len(decoded_frames(part, 426, 240)) == segment.frames
+
+    parts = renderer.encode(segments, on_segment=on_segment)
+    assert parts == [renderer.part(s) for s in segments] and all(p.is_file() for p in parts)
+    assert [index for index, _ in handed] == [0, 1, 2, 3]
+    # the first three were handed over while the encoder went on with the next
+    assert [encoding for _, encoding in handed] == [True, True, True, False]
+
+    # stopped after the first, the encoder leaves that one to its taker and no half file
+    for part in parts:
+        part.unlink()
+    stop = threading.Event()
+    with pytest.raises(JobCancelled):
+        renderer.encode(segments, stop=stop, on_segment=lambda segment, part: stop.set())
+    assert sorted(p.name for p in workdir.iterdir()) == [parts[0].name]
 
 
 @pytest.mark.slow

@@ -328,15 +328,19 @@ def animation_command(source: Path, out: Path, *, kind: str, width: int, fps: in
     ]  # fmt: skip
 
 
-def packets_command(source: Path, *, stream: str = "0", decode_first: bool = False) -> list[str]:
-    """Every packet of ``stream`` (an ffmpeg map: ``0``, ``0:a:0``) with its timestamps and
-    size, copied, not decoded (``framecrc``); or with ``decode_first`` the first decoded frame
-    only, whose time is where the stream really starts (an AAC track's priming samples come
-    before zero and are dropped by the decoder)."""
-    how = ["-frames", "1"] if decode_first else ["-c", "copy"]
+def packets_command(
+    source: Path, *, streams: tuple[str, ...] = ("0",), decode_first: bool = False
+) -> list[str]:
+    """Every packet of ``streams`` (ffmpeg maps: ``0:v:0``, ``0:a:0``; numbered in that order
+    in the output) with its timestamps and size, copied, not decoded (``framecrc``); or with
+    ``decode_first`` the first decoded frame only, whose time is where the stream really
+    starts (an AAC track's priming samples come before zero and are dropped by the
+    decoder)."""
+    maps = [arg for stream in streams for arg in ("-map", stream)]
+    how = ["-frames:v", "1", "-frames:a", "1"] if decode_first else ["-c", "copy"]
     return [
         ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-i", str(source), "-map", stream, *how, "-f", "framecrc", "-",
+        "-i", str(source), *maps, *how, "-f", "framecrc", "-",
     ]  # fmt: skip
 
 

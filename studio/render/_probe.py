@@ -144,7 +144,9 @@ def verify(path: Path, *, frames: int, fps: int, audio: bool = True) -> dict[str
     the duration to within one frame, video and audio starting together (within one frame)
     and ending together. Returns what it measured; raises ``RenderError`` naming the fault."""
     frame = 1.0 / fps
-    video = _framecrc(_run(packets_command(path, stream="0:v:0"))).get(0)
+    streams = ("0:v:0", "0:a:0") if audio else ("0:v:0",)
+    packets = _framecrc(_run(packets_command(path, streams=streams)))
+    video = packets.get(0)
     if video is None:
         raise RenderError(f"{path.name} has no video stream")
     report = {
@@ -158,7 +160,7 @@ def verify(path: Path, *, frames: int, fps: int, audio: bool = True) -> dict[str
     if abs(report["duration"] - frames / fps) > frame:
         faults.append(f"video lasts {report['duration']:.3f} s instead of {frames / fps:.3f} s")
     if audio:
-        sound = _framecrc(_run(packets_command(path, stream="0:a:0"))).get(0)
+        sound = packets.get(1)
         if sound is None:
             raise RenderError(f"{path.name} has no audio stream")
         report["audio_start"] = _first_time(path, "0:a:0")
@@ -177,7 +179,10 @@ def verify(path: Path, *, frames: int, fps: int, audio: bool = True) -> dict[str
 
 
 def _first_time(path: Path, stream: str) -> float:
-    found = _framecrc(_run(packets_command(path, stream=stream, decode_first=True))).get(0)
+    """When the first decoded frame of ``stream`` starts (one stream a run: with two, ffmpeg
+    may end the run before a decoder with a delay has given its first frame)."""
+    command = packets_command(path, streams=(stream,), decode_first=True)
+    found = _framecrc(_run(command)).get(0)
     if found is None:
         raise RenderError(f"{path.name}: stream {stream} has no frame to decode")
     return found.start

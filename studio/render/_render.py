@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Callable, Generator
@@ -94,29 +95,40 @@ class Renderer:
     # -- checks and pictures
 
     def prepare(self) -> None:
-        for clip in self._clips_in(self.plan.first, self.plan.last):
+        clips = self._clips_in(self.plan.first, self.plan.last)
+        for clip in clips:
             if not clip.media.path.is_file():
                 raise InvalidInput(
                     f"clip {clip.number}: {clip.media.label or 'its media'} is missing from "
                     "the asset store",
                     hint="make the take again or choose another one",
                 )
-            if clip.media.kind == "still":
-                self._still(clip)
-            else:
-                try:
-                    info = probe(clip.media.path)
-                except RenderError as exc:
-                    raise InvalidInput(
-                        f"clip {clip.number}: {clip.media.label or 'its video'} is not a video "
-                        "ffmpeg can read",
-                        hint="make the take again or choose another one",
-                    ) from exc
-                if info.video is None or info.duration <= 0:
-                    raise InvalidInput(
-                        f"clip {clip.number}: {clip.media.label or 'its video'} holds no video",
-                        hint="make the take again or choose another one",
-                    )
+        # each picture read and each clip take probed once, a few at a time; the first bad
+        # one in the timeline's order is the one named
+        firsts: dict[object, PlannedClip] = {}
+        for clip in clips:
+            key = (clip.media.path, clip.focus) if clip.media.kind == "still" else clip.media.path
+            firsts.setdefault(key, clip)
+        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+            list(pool.map(self._check, firsts.values()))
+
+    def _check(self, clip: PlannedClip) -> None:
+        if clip.media.kind == "still":
+            self._still(clip)
+            return
+        try:
+            info = probe(clip.media.path)
+        except RenderError as exc:
+            raise InvalidInput(
+                f"clip {clip.number}: {clip.media.label or 'its video'} is not a video "
+                "ffmpeg can read",
+                hint="make the take again or choose another one",
+            ) from exc
+        if info.video is None or info.duration <= 0:
+            raise InvalidInput(
+                f"clip {clip.number}: {clip.media.label or 'its video'} holds no video",
+                hint="make the take again or choose another one",
+            )
 
     def _clips_in(self, first: int, last: int) -> list[PlannedClip]:
         return [c for c in self.plan.clips if c.seen_in(first, last)]

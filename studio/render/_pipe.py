@@ -1,13 +1,26 @@
 """Running ffmpeg so that a job can stop it: raw frames piped into an encoder (the loop the clip
-maker and the render share), or a command that only has to run to its end."""
+maker and the render share), or a command that only has to run to its end.
+
+On Linux the frames are handed to the encoder's pipe by reference (``vmsplice``): the encoder
+copies them straight out of the renderer's memory, where a plain ``write`` copies every byte
+into the pipe first. At 720p that halves the CPU the hand-over costs, CPU the encoder wants on
+a small machine.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import fcntl
+import os
 import subprocess
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import numpy as np
 
 from studio.errors import JobCancelled, RenderError
 from studio.render._probe import ProgressParser
@@ -34,6 +47,7 @@ def feed(
         stderr=subprocess.PIPE,
     )
     assert proc.stdin is not None and proc.stderr is not None
+    pipe = _Pipe(proc.stdin)
     reader = None
     if on_progress is not None:
         reader = threading.Thread(target=_progress, args=(proc.stdout, on_progress), daemon=True)
@@ -42,7 +56,7 @@ def feed(
         for chunk in chunks:
             if stop is not None and stop.is_set():
                 raise JobCancelled(f"the {what} was cancelled")
-            proc.stdin.write(chunk)
+            pipe.write(chunk)
         proc.stdin.close()
         error = proc.stderr.read().decode(errors="replace")
         if proc.wait() != 0:
@@ -94,3 +108,70 @@ def run(command: list[str], *, what: str, stop: threading.Event | None = None) -
     if proc.returncode != 0:
         raise RenderError(f"ffmpeg could not make the {what}", hint=said[-300:].strip())
     return said
+
+
+class _Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("length", ctypes.c_size_t)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_vmsplice = getattr(_libc, "vmsplice", None)
+if _vmsplice is not None:
+    _vmsplice.argtypes = [ctypes.c_int, ctypes.POINTER(_Iovec), ctypes.c_size_t, ctypes.c_uint]
+    _vmsplice.restype = ctypes.c_ssize_t
+_PIPE_BYTES = 1 << 20
+"""The pipe is made this large (Linux lets anyone have 1 MiB): fewer, larger hand-overs."""
+
+
+class _Pipe:
+    """Writes buffers to a subprocess's stdin: by reference with ``vmsplice`` where it works,
+    else with ``write``.
+
+    A buffer handed by reference must not change until the reader has copied it. The pipe holds
+    at most its size in bytes, so once that many more bytes have been handed over after a
+    buffer, the reader has taken it; until then this keeps a reference to it (the renderer
+    makes a new array for every frame, so nothing writes to one that is kept)."""
+
+    def __init__(self, stdin: Any) -> None:
+        self._stdin = stdin
+        self._fd = stdin.fileno()
+        self._held: deque[tuple[np.ndarray, int]] = deque()
+        self._bytes = 0  # of the buffers held
+        self._capacity = 0
+        if _vmsplice is not None:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+            with contextlib.suppress(OSError):
+                self._capacity = fcntl.fcntl(self._fd, fcntl.F_GETPIPE_SZ)
+
+    def write(self, chunk: Any) -> None:
+        if not self._capacity:
+            self._stdin.write(chunk)
+            return
+        data = np.frombuffer(chunk, np.uint8)
+        if not self._splice(data):
+            self._capacity = 0  # not a pipe vmsplice takes: write from here on
+            self._stdin.write(chunk)
+            return
+        self._held.append((data, data.nbytes))
+        self._bytes += data.nbytes
+        while self._held and self._bytes - self._held[0][1] >= self._capacity:
+            self._bytes -= self._held.popleft()[1]
+
+    def _splice(self, data: np.ndarray) -> bool:
+        assert _vmsplice is not None
+        address, left = data.ctypes.data, data.nbytes
+        while left:
+            done = _vmsplice(self._fd, ctypes.byref(_Iovec(address, left)), 1, 0)
+            if done < 0:
+                err = ctypes.get_errno()
+                if err == errno.EINTR:
+                    continue
+                if err == errno.EPIPE:
+                    raise BrokenPipeError(err, "the encoder stopped reading")
+                if address == data.ctypes.data and err in (errno.EINVAL, errno.ENOSYS):
+                    return False
+                raise OSError(err, f"handing a frame to the encoder failed: {os.strerror(err)}")
+            address += done
+            left -= done
+        return True

@@ -4,9 +4,10 @@ Most of a render's frames are a still seen through a zoom or a pan: a matrix wit
 it. Those are resampled in two passes, rows then columns, each a blend of two whole source rows
 (the columns pass works on the transposed image, so it blends rows too); both passes run as
 vectorised loops compiled by numba, a quarter of the CPU of OpenCV's ``warpAffine``, which
-computes a source position for every pixel. Positions are exact to 1/256 of a pixel and values
-are carried at 16 bits between the passes. A matrix with a turn in it, or a picture with more
-than one channel, goes to ``warpAffine``.
+computes a source position for every pixel. Positions are exact to 1/256 of a pixel; each pass
+rounds to 8 bits, so a value is at most one level from the exact blend (far below what the
+encoder keeps) and the passes and the transpose between them move bytes, not words. A matrix
+with a turn in it, or a picture with more than one channel, goes to ``warpAffine``.
 
 The edge is clamped: a source position outside the picture takes the nearest edge pixel. The
 camera moves keep inside the picture, so the edge is never seen.
@@ -15,7 +16,6 @@ camera moves keep inside the picture, so the edge is never seen.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import cv2
 import numpy as np
@@ -54,28 +54,27 @@ def _separable(
     rows, row_weights = _taps(ay, by, h, h)
     columns, column_weights = _taps(ax, bx, w, w)
     lo, hi = int(columns.min()), int(columns.max()) + 2  # the source columns the frame uses
-    tall = _scratch(h, hi - lo, np.uint16, 0)
+    tall = _scratch(h, hi - lo, 0)
     _blend_rows(plane[:, lo:hi], rows, row_weights, tall)
-    wide = _scratch(hi - lo, h, np.uint16, 1)
+    wide = _scratch(hi - lo, h, 1)
     cv2.transpose(tall, wide)
-    turned = _scratch(w, h, np.uint8, 2)
-    _blend_rows_to_8(wide, columns - lo, column_weights, turned)
+    turned = _scratch(w, h, 2)
+    _blend_rows(wide, columns - lo, column_weights, turned)
     return np.asarray(cv2.transpose(turned), dtype=np.uint8)
 
 
 _buffers = threading.local()
 
 
-def _scratch(rows: int, columns: int, dtype: type[np.generic], slot: int) -> NDArray[Any]:
+def _scratch(rows: int, columns: int, slot: int) -> NDArray[np.uint8]:
     """A contiguous buffer this thread reuses from frame to frame (a fresh one each frame costs
     more in page faults than the blends themselves; a strided one is not vectorised)."""
-    kept: dict[tuple[Any, ...], NDArray[Any]] | None = getattr(_buffers, "kept", None)
+    kept: dict[int, NDArray[np.uint8]] | None = getattr(_buffers, "kept", None)
     if kept is None:
         kept = _buffers.kept = {}
-    key = (dtype, slot)
-    found = kept.get(key)
+    found = kept.get(slot)
     if found is None or found.size < rows * columns:
-        found = kept[key] = np.empty(rows * columns, dtype)
+        found = kept[slot] = np.empty(rows * columns, np.uint8)
     return found[: rows * columns].reshape(rows, columns)
 
 
@@ -98,32 +97,15 @@ def _blend_rows(
     source: NDArray[np.uint8],
     index: NDArray[np.int32],
     weight: NDArray[np.int32],
-    out: NDArray[np.uint16],
+    out: NDArray[np.uint8],
 ) -> None:
-    """``out[i] = source[index[i]] * (1 - t) + source[index[i] + 1] * t``, scaled by 256."""
+    """``out[i] = source[index[i]] * (1 - t) + source[index[i] + 1] * t``, rounded."""
     for i in range(index.size):
         first, second = source[index[i]], source[index[i] + 1]
         t = np.uint16(weight[i])
         s = np.uint16(_ONE) - t
         row = out[i]
         for j in range(row.size):
-            row[j] = np.uint16(first[j]) * s + np.uint16(second[j]) * t
-
-
-@njit(cache=True, nogil=True)
-def _blend_rows_to_8(
-    source: NDArray[np.uint16],
-    index: NDArray[np.int32],
-    weight: NDArray[np.int32],
-    out: NDArray[np.uint8],
-) -> None:
-    """The same blend on rows scaled by 256, rounded back to 8 bits."""
-    for i in range(index.size):
-        first, second = source[index[i]], source[index[i] + 1]
-        t = np.uint32(weight[i])
-        s = np.uint32(_ONE) - t
-        row = out[i]
-        for j in range(row.size):
             row[j] = np.uint8(
-                (np.uint32(first[j]) * s + np.uint32(second[j]) * t + np.uint32(32768)) >> 16
+                (np.uint16(first[j]) * s + np.uint16(second[j]) * t + np.uint16(_ONE // 2)) >> 8
             )

@@ -1,7 +1,7 @@
 """The render of issue 5's reference workload, beside the encode-only floor and the two usual
 ways of making the same video, run side by side in one run.
 
-    python -m benchmarks.render [--seconds 60 180] [--skip-moviepy] [--skip-1080]
+    python -m benchmarks.render [--seconds 60 180] [--rounds 3] [--skip-moviepy] [--skip-1080]
 
 The workload, for each length of song: a still per five seconds (12 for 60 s, 36 for 180 s;
 1280x720 pictures by the offline painter), each with a slow camera move (zoom in, zoom out,
@@ -24,7 +24,12 @@ process so one's memory never counts for another:
   slower than real time, so by default only songs up to 60 s (``--moviepy-up-to``).
 - one plain ffmpeg command: ``zoompan`` per still, ``xfade`` between them, the ``ass`` filter.
 
-Times are wall clock; a Python contender's time starts after its imports. Peak memory is the
+Each contender runs ``--rounds`` times (MoviePy once), the contenders taking turns; a row shows
+the median wall time, and its ratio to the floor is the median of each round's ratio to that
+round's floor. Times are wall clock; a Python contender's time starts after its imports. CPU
+is user and system time of the contender and every process it waited for (its encoders), also
+from after its imports: less noisy than wall time on a shared machine, and on two cores what
+a contender adds to the encoder's work is what it costs. Peak memory is the
 sum of the resident memory of the contender's process tree (its encoders included), sampled
 every 20 ms, with an upper bound for what happened between samples (each live process's own
 peak, summed). The machine is shared and noisy: read the ratios, not the seconds. Results go
@@ -269,6 +274,8 @@ class Run:
     """The largest peak (``VmHWM``) of each program in the tree, by name."""
     report: dict[str, Any]
     """What a Python contender printed (its own timings) as JSON on its last line."""
+    cpu: float
+    """CPU seconds (user and system) of the process and every process it waited for."""
 
 
 def _measure(command: list[str], log: Path) -> Run:
@@ -293,7 +300,7 @@ def _measure(command: list[str], log: Path) -> Run:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         # wait4 reaps it: the sampler stops seeing it only once it has ended
-        _, status, _ = os.wait4(proc.pid, 0)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         done.set()
         sampler.join()
@@ -304,7 +311,8 @@ def _measure(command: list[str], log: Path) -> Run:
         lines = out.read().strip().splitlines()
     report = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
     mb = {name: kb / 1024 for name, kb in processes.items()}
-    return Run(wall, peak / 1024, bound / 1024, mb, report)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, peak / 1024, bound / 1024, mb, report, cpu)
 
 
 # -- the contenders
@@ -342,21 +350,33 @@ def _floor_command(work: Workload, raw: Path, out: Path, burn: str | None) -> li
     return command
 
 
-_STUDIO = """
+_CPU = """
+import resource
+
+
+def cpu():  # this process and the ones it has waited for (its encoders)
+    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (0, -1)))
+"""
+
+_STUDIO = (
+    _CPU
+    + """
 import json, sys, time
 from pathlib import Path
 from benchmarks.render import Workload
 from studio.render import render_video, verify
 
 work, out = Workload.load(Path(sys.argv[1])), Path(sys.argv[2])
-start = time.perf_counter()
+start, used = time.perf_counter(), cpu()
 plan = work.plan()
 render_video(plan, out, workdir=out.parent)
-rendered = time.perf_counter()
+rendered, used = time.perf_counter(), cpu() - used
 verify(out, frames=plan.frames, fps=plan.fps)
 verified = time.perf_counter()
-print(json.dumps({"seconds": rendered - start, "verify_seconds": verified - rendered}))
+print(json.dumps({"seconds": rendered - start, "cpu_seconds": used,
+                  "verify_seconds": verified - rendered}))
 """
+)
 
 
 def _zoompan(
@@ -406,13 +426,15 @@ def _filtergraph_command(work: Workload, subtitles: Path, out: Path) -> list[str
     ]  # fmt: skip
 
 
-_MOVIEPY = """
+_MOVIEPY = (
+    _CPU
+    + """
 import json, sys, time
 from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, TextClip, vfx
 
 spec = json.load(open(sys.argv[1]))
 W, H, FPS = spec["width"], spec["height"], spec["fps"]
-start = time.perf_counter()
+start, used = time.perf_counter(), cpu()
 
 
 def scene(s):
@@ -455,8 +477,9 @@ video.write_videofile(
     audio_codec="aac", audio_bitrate="192k", audio_fps=48000, logger=None,
     temp_audiofile_path=spec["temp"],
 )
-print(json.dumps({"seconds": time.perf_counter() - start}))
+print(json.dumps({"seconds": time.perf_counter() - start, "cpu_seconds": cpu() - used}))
 """
+)
 
 
 def _moviepy_spec(work: Workload, out: Path) -> dict[str, Any]:
@@ -523,6 +546,7 @@ def _run_all(
                 {
                     # a Python contender's own time (after its imports) where it reports one
                     "wall_seconds": run.report.get("seconds", run.wall),
+                    "cpu_seconds": run.report.get("cpu_seconds", run.cpu),
                     "process_seconds": run.wall,
                     "peak_rss_mb": run.peak_mb,
                     "peak_rss_bound_mb": run.bound_mb,
@@ -535,9 +559,11 @@ def _run_all(
             )
     raw.unlink()
     floors = [r["wall_seconds"] for r in runs["encode-only floor"]]
+    floor_cpus = [r["cpu_seconds"] for r in runs["encode-only floor"]]
     rows = []
     for name, found in runs.items():
         walls = [r["wall_seconds"] for r in found]
+        cpus = [r["cpu_seconds"] for r in found]
         rows.append(
             {
                 **found[-1],
@@ -550,6 +576,10 @@ def _run_all(
                 # MoviePy's one run against the first round's floor
                 "ratio_to_floor": statistics.median(
                     w / f for w, f in zip(walls, floors, strict=False)
+                ),
+                "cpu_seconds": statistics.median(cpus),
+                "cpu_ratio_to_floor": statistics.median(
+                    c / f for c, f in zip(cpus, floor_cpus, strict=False)
                 ),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in found),
                 "peak_rss_bound_mb": max(r["peak_rss_bound_mb"] for r in found),
@@ -666,13 +696,14 @@ def _print(
     print(f"## Render of issue 5's reference workload ({machine['cpu']}, {machine['cores']} "
           f"cores, load {machine['load_average_at_start'][0]:.2f})\n")  # fmt: skip
     print(
-        "| contender | song (s) | wall (s) | ratio to floor | x real time "
-        "| peak RSS (MB; bound) |\n|---|---|---|---|---|---|"
+        "| contender | song (s) | wall (s) | ratio to floor | CPU (s) | CPU ratio | x real time "
+        "| peak RSS (MB; bound) |\n|---|---|---|---|---|---|---|---|"
     )
     for r in rows:
         print(
             f"| {r['contender']} | {r['song_seconds']:g} | {r['wall_seconds']:.1f} | "
-            f"{r['ratio_to_floor']:.2f} | {r['x_real_time']:.2f} | "
+            f"{r['ratio_to_floor']:.2f} | {r['cpu_seconds']:.1f} | "
+            f"{r['cpu_ratio_to_floor']:.2f} | {r['x_real_time']:.2f} | "
             f"{r['peak_rss_mb']:.0f} (<= {r['peak_rss_bound_mb']:.0f}) |"
         )
     print()

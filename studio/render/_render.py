@@ -42,6 +42,7 @@ from studio.render._motion import Camera, camera_at, focus_point
 from studio.render._pipe import feed, run
 from studio.render._plan import PlannedClip, RenderPlan
 from studio.render._probe import probe, verify
+from studio.render._resample import warm_up
 from studio.render._subtitles import font_dir
 
 __all__ = ["Renderer", "Segment", "render_video"]
@@ -110,7 +111,9 @@ class Renderer:
             key = (clip.media.path, clip.focus) if clip.media.kind == "still" else clip.media.path
             firsts.setdefault(key, clip)
         with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+            warming = pool.submit(warm_up)  # the resampler is needed for the first frame
             list(pool.map(self._check, firsts.values()))
+            warming.result()
 
     def _check(self, clip: PlannedClip) -> None:
         if clip.media.kind == "still":

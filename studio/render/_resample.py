@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["resample"]
+__all__ = ["resample", "warm_up"]
 
 _ONE = 256
 """A whole pixel in the blend weights: positions are exact to 1/256 pixel."""
@@ -45,6 +45,12 @@ def resample(picture: NDArray[np.uint8], matrix: NDArray[np.float64]) -> NDArray
         ),
         dtype=np.uint8,
     )
+
+
+def warm_up() -> None:
+    """Load the compiled passes now (numba reads them from its cache on first use, about
+    0.4 s of CPU), for a caller that has something else to wait on meanwhile."""
+    resample(np.zeros((4, 4), np.uint8), np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]))
 
 
 def _separable(

@@ -53,8 +53,10 @@ class Storyboard(StudioWidget):
                 busy.update(ids if isinstance(ids, list) else (c["id"] for c in cards))
         sections = list(dict.fromkeys(c["section"] for c in cards if c["section"]))
         with self.hold_sync():
+            # an action answered while this was reading shows a newer scene: keep it
+            shown = {c["id"]: c for c in self.scenes}
             self.project_name = board["project"]["name"]
-            self.scenes = cards
+            self.scenes = [_newer(card, shown.get(card["id"])) for card in cards]
             self.sections = sections
             self.generating = sorted(busy)
 
@@ -173,6 +175,14 @@ class Storyboard(StudioWidget):
             author=self.author or _who(),
             body=body.strip()[:10_000],
         )
+
+
+def _newer(read: dict[str, Any], shown: dict[str, Any] | None) -> dict[str, Any]:
+    """The card ``read`` from the engine, with the scene's own fields from the card ``shown``
+    if that one is of a later revision."""
+    if shown is None or shown["revision"] <= read["revision"]:
+        return read
+    return read | {k: shown[k] for k in _FOLLOWED}
 
 
 def _card(scene: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from studio.model import SceneAction
 from studio.ui import Storyboard
 from tests.widgets.conftest import Board, add_picture, browser, run, until
 
@@ -43,6 +44,25 @@ def test_a_change_made_elsewhere_appears_without_a_reload(board: Board) -> None:
 
     board.ask(lambda c: add_picture(c, board.scenes[1], (250, 200, 0)))
     until(lambda: len(w.scene(2)["images"]) == 1, what="the new take")
+
+
+def test_a_reload_read_before_an_action_does_not_hide_the_actions_answer(
+    board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = Storyboard(board.project_id)
+    read = w.client.storyboard
+
+    async def read_then_act(project_id: str) -> dict[str, Any]:
+        older = await read(project_id)  # read first; the action's answer lands meanwhile
+        await w._act(w.scene(1), SceneAction.APPROVE_TEXT)
+        return older
+
+    monkeypatch.setattr(w.client, "storyboard", read_then_act)
+    w.run(w.load()).result(timeout=30)
+    assert not w.error
+    scene = board.ask(lambda c: c.scenes(board.project_id))[0]
+    card = w.scene(1)
+    assert (card["state"], card["revision"]) == ("text_approved", scene.revision)
 
 
 def test_regenerate_paints_a_new_version_and_keeps_the_old(board: Board) -> None:

@@ -89,6 +89,8 @@ def run(command: list[str], *, what: str, stop: threading.Event | None = None) -
     """Run ``command`` to its end and return what it said on stderr. Setting ``stop`` kills
     it within a tenth of a second and raises ``JobCancelled``; a failing command raises
     ``RenderError`` with its last words."""
+    if stop is not None and stop.is_set():
+        raise JobCancelled(f"the {what} was cancelled")
     proc = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

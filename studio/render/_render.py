@@ -261,6 +261,8 @@ class Renderer:
         s = self.plan.settings
         first, last = run[0].first, run[-1].last
         parts = [self.part(segment) for segment in run]
+        for part in parts:  # a file an earlier attempt left is not one this encoder finished
+            part.unlink(missing_ok=True)
         out, cuts = parts[0], tuple(segment.first - first for segment in run[1:])
         if cuts:  # the segment muxer's pattern: a % in the folder's name is written %%
             folder = str(self.workdir).replace("%", "%%")

@@ -333,11 +333,11 @@ def packets_command(
 ) -> list[str]:
     """Every packet of ``streams`` (ffmpeg maps: ``0:v:0``, ``0:a:0``; numbered in that order
     in the output) with its timestamps and size, copied, not decoded (``framecrc``); or with
-    ``decode_first`` the first decoded frame only, whose time is where the stream really
-    starts (an AAC track's priming samples come before zero and are dropped by the
+    ``decode_first`` the first decoded frame of the first stream only, whose time is where
+    the stream really starts (an AAC track's priming samples come before zero and are dropped by the
     decoder)."""
     maps = [arg for stream in streams for arg in ("-map", stream)]
-    how = ["-frames:v", "1", "-frames:a", "1"] if decode_first else ["-c", "copy"]
+    how = ["-frames", "1"] if decode_first else ["-c", "copy"]
     return [
         ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error",
         "-i", str(source), *maps, *how, "-f", "framecrc", "-",

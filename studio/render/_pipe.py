@@ -137,7 +137,7 @@ class _Pipe:
     def __init__(self, stdin: Any) -> None:
         self._stdin = stdin
         self._fd = stdin.fileno()
-        self._held: deque[tuple[np.ndarray, int]] = deque()
+        self._held: deque[np.ndarray] = deque()
         self._bytes = 0  # of the buffers held
         self._capacity = 0
         if _vmsplice is not None:
@@ -155,10 +155,10 @@ class _Pipe:
             self._capacity = 0  # not a pipe vmsplice takes: write from here on
             self._stdin.write(chunk)
             return
-        self._held.append((data, data.nbytes))
+        self._held.append(data)
         self._bytes += data.nbytes
-        while self._held and self._bytes - self._held[0][1] >= self._capacity:
-            self._bytes -= self._held.popleft()[1]
+        while self._held and self._bytes - self._held[0].nbytes >= self._capacity:
+            self._bytes -= self._held.popleft().nbytes
 
     def _splice(self, data: np.ndarray) -> bool:
         assert _vmsplice is not None

@@ -315,8 +315,8 @@ class Renderer:
                 filters.append(self._loudnorm(duration, stop))
             if plan.excerpt:
                 fade = min(0.5, duration / 4)
-                fades = f"afade=t=in:d={fade / 2:.3f},afade=t=out:st={duration - fade:.3f}"
-                filters.append(f"{fades}:d={fade:.3f}")
+                filters.append(f"afade=t=in:d={fade / 2:.3f}")
+                filters.append(f"afade=t=out:st={duration - fade:.3f}:d={fade:.3f}")
             command = audio_command(
                 plan.song, out, container=s.container.value, start=plan.start,
                 duration=duration, audio_filter=",".join(filters) or None,

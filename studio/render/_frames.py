@@ -50,27 +50,33 @@ class Planes:
         )
 
 
-# BT.709, limited range: Y in 16..235, Cb and Cr in 16..240
-_RGB_TO_YUV = np.array(
+# BT.709, limited range: Y in 16..235, Cb and Cr in 16..240 (the last column is the offset)
+_RGB_TO_YUV = np.hstack(
     [
-        [0.2126, 0.7152, 0.0722],
-        [-0.2126 / 1.8556, -0.7152 / 1.8556, 0.5],
-        [0.5, -0.7152 / 1.5748, -0.0722 / 1.5748],
+        np.array(
+            [
+                [0.2126, 0.7152, 0.0722],
+                [-0.2126 / 1.8556, -0.7152 / 1.8556, 0.5],
+                [0.5, -0.7152 / 1.5748, -0.0722 / 1.5748],
+            ]
+        )
+        * np.array([[219 / 255], [224 / 255], [224 / 255]]),
+        [[16], [128], [128]],
     ]
-) * np.array([[219 / 255], [224 / 255], [224 / 255]])
+)
 
 
 def from_rgb(rgb: NDArray[np.uint8]) -> Planes:
-    """An RGB picture (even width and height) as BT.709 limited-range 4:2:0 planes."""
+    """An RGB picture (even width and height) as BT.709 limited-range 4:2:0 planes (each value
+    at most one level from the exact conversion; the chroma planes are 2x2 averages)."""
     h, w = rgb.shape[:2]
-    yuv = rgb.astype(np.float32) @ _RGB_TO_YUV.T.astype(np.float32)
-    y = yuv[..., 0] + 16
-    chroma = cv2.resize(yuv[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_AREA) + 128
-    return Planes(_as8(y), _as8(chroma[..., 0]), _as8(chroma[..., 1]))
-
-
-def _as8(values: NDArray[np.float32]) -> Plane:
-    return np.ascontiguousarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
+    y, u, v = cv2.split(cv2.transform(rgb, _RGB_TO_YUV))
+    half = (w // 2, h // 2)
+    return Planes(
+        np.asarray(y, np.uint8),
+        np.asarray(cv2.resize(u, half, interpolation=cv2.INTER_AREA), np.uint8),
+        np.asarray(cv2.resize(v, half, interpolation=cv2.INTER_AREA), np.uint8),
+    )
 
 
 def black(width: int, height: int, *, white: bool = False) -> Planes:

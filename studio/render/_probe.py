@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,25 +146,30 @@ def verify(path: Path, *, frames: int, fps: int, audio: bool = True) -> dict[str
     and ending together. Returns what it measured; raises ``RenderError`` naming the fault."""
     frame = 1.0 / fps
     streams = ("0:v:0", "0:a:0") if audio else ("0:v:0",)
-    packets = _framecrc(_run(packets_command(path, streams=streams)))
-    video = packets.get(0)
-    if video is None:
-        raise RenderError(f"{path.name} has no video stream")
+    # three short reads, each an ffmpeg of its own: run side by side
+    with ThreadPoolExecutor(len(streams) + 1) as pool:
+        listing = pool.submit(_run, packets_command(path, streams=streams))
+        starts = [pool.submit(_first_time, path, stream) for stream in streams]
+        packets = _framecrc(listing.result())
+        video = packets.get(0)
+        if video is None:
+            raise RenderError(f"{path.name} has no video stream")
+        sound = packets.get(1)
+        if audio and sound is None:
+            raise RenderError(f"{path.name} has no audio stream")
+        times = [start.result() for start in starts]
     report = {
         "frames": float(video.packets),
         "duration": video.end - video.start,
-        "video_start": _first_time(path, "0:v:0"),
+        "video_start": times[0],
     }
     faults = []
     if video.packets != frames:
         faults.append(f"{video.packets} frames instead of {frames}")
     if abs(report["duration"] - frames / fps) > frame:
         faults.append(f"video lasts {report['duration']:.3f} s instead of {frames / fps:.3f} s")
-    if audio:
-        sound = packets.get(1)
-        if sound is None:
-            raise RenderError(f"{path.name} has no audio stream")
-        report["audio_start"] = _first_time(path, "0:a:0")
+    if sound is not None:
+        report["audio_start"] = times[1]
         report["audio_end"] = sound.end
         report["offset"] = report["audio_start"] - report["video_start"]
         if abs(report["offset"]) > frame:

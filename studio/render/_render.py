@@ -111,9 +111,8 @@ class Renderer:
             key = (clip.media.path, clip.focus) if clip.media.kind == "still" else clip.media.path
             firsts.setdefault(key, clip)
         with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
-            warming = pool.submit(warm_up)  # the resampler is needed for the first frame
             list(pool.map(self._check, firsts.values()))
-            warming.result()
+        warm_up()  # the resampler loads while the encoders start
 
     def _check(self, clip: PlannedClip) -> None:
         if clip.media.kind == "still":

@@ -15,6 +15,7 @@ camera moves keep inside the picture, so the edge is never seen.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import cv2
@@ -47,9 +48,16 @@ def resample(picture: NDArray[np.uint8], matrix: NDArray[np.float64]) -> NDArray
     )
 
 
+@functools.cache  # once in a process
 def warm_up() -> None:
-    """Load the compiled passes now (numba reads them from its cache on first use, about
-    0.4 s of CPU), for a caller that has something else to wait on meanwhile."""
+    """Start loading the compiled passes on a thread of their own. numba reads them from its
+    cache on first use: about 0.4 s, mostly holding the GIL, that a render spends meanwhile
+    on starting its encoders. A ``resample`` that comes first waits for the load (numba
+    loads under one lock)."""
+    threading.Thread(target=_load, name="resampler-load", daemon=True).start()
+
+
+def _load() -> None:
     resample(np.zeros((4, 4), np.uint8), np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]))
 
 

@@ -22,7 +22,7 @@ from studio.errors import RenderError
 from studio.render._ffmpeg import decode_video_command
 from studio.render._motion import Camera, seen
 
-__all__ = ["Planes", "VideoSource", "black", "from_rgb", "warp"]
+__all__ = ["Planes", "VideoSource", "black", "from_rgb", "transposed", "warp"]
 
 Plane = NDArray[np.uint8]
 
@@ -88,12 +88,24 @@ def black(width: int, height: int, *, white: bool = False) -> Planes:
     )
 
 
-def warp(frame: Planes, camera: Camera) -> Planes:
+def warp(frame: Planes, camera: Camera, *, turned: Planes | None = None) -> Planes:
     """``frame`` seen through ``camera``, each plane resampled once (the chroma planes at their
-    own half size, so the move is the same fraction of the picture)."""
+    own half size, so the move is the same fraction of the picture). ``turned``: the frame's
+    planes transposed (``transposed``), kept by a caller that warps the frame many times."""
     if camera == Camera():
         return frame
-    return Planes(seen(frame.y, camera), seen(frame.u, camera), seen(frame.v, camera))
+    if turned is None:
+        return Planes(seen(frame.y, camera), seen(frame.u, camera), seen(frame.v, camera))
+    return Planes(
+        seen(frame.y, camera, turned=turned.y),
+        seen(frame.u, camera, turned=turned.u),
+        seen(frame.v, camera, turned=turned.v),
+    )
+
+
+def transposed(frame: Planes) -> Planes:
+    """Each of ``frame``'s planes transposed (rows become columns)."""
+    return Planes(*(np.asarray(cv2.transpose(p), np.uint8) for p in (frame.y, frame.u, frame.v)))
 
 
 class VideoSource:

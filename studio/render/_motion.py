@@ -203,10 +203,13 @@ def frames(
         yield seen(picture, camera_at(move, u, width=w, height=h, focus=focus))
 
 
-def seen(picture: NDArray[np.uint8], camera: Camera) -> NDArray[np.uint8]:
+def seen(
+    picture: NDArray[np.uint8], camera: Camera, *, turned: NDArray[np.uint8] | None = None
+) -> NDArray[np.uint8]:
     """``picture`` (any number of channels) through ``camera``, the same size: one bilinear
-    resample, sub-pixel exact (see ``_resample``)."""
+    resample, sub-pixel exact (see ``_resample``; ``turned``, the picture's transpose if the
+    caller keeps one, saves work)."""
     if camera == Camera():
         return picture
     h, w = picture.shape[:2]
-    return resample(picture, camera.matrix(w, h))
+    return resample(picture, camera.matrix(w, h), turned=turned)

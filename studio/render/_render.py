@@ -37,7 +37,7 @@ from studio.render._ffmpeg import (
     subtitles_filter,
     video_codec,
 )
-from studio.render._frames import Planes, VideoSource, black, from_rgb, warp
+from studio.render._frames import Planes, VideoSource, black, from_rgb, transposed, warp
 from studio.render._motion import Camera, camera_at, focus_point
 from studio.render._pipe import feed, run
 from studio.render._plan import PlannedClip, RenderPlan
@@ -65,6 +65,7 @@ class Segment:
 @dataclass
 class _Still:
     planes: Planes
+    turned: Planes  # the planes transposed: a camera move on them needs one transpose, not two
     focus: tuple[float, float]
 
 
@@ -149,7 +150,8 @@ class Renderer:
                     hint="make the take again or choose another one",
                 ) from exc
             framed = _cover_at(rgb, self.width, self.height, clip.focus)
-            found = _Still(from_rgb(framed), focus_point(framed))
+            planes = from_rgb(framed)
+            found = _Still(planes, transposed(planes), focus_point(framed))
             self._stills[key] = found
         return found
 
@@ -182,7 +184,7 @@ class Renderer:
             base = camera_at(
                 clip.media.camera, u, width=self.width, height=self.height, focus=still.focus
             )
-            picture = still.planes
+            picture, turned = still.planes, still.turned
         else:
             source = sources.get(clip.number)
             if source is None:
@@ -192,7 +194,7 @@ class Renderer:
                     focus=clip.focus,
                 )  # fmt: skip
                 sources[clip.number] = source
-            picture = source.frame(k)
+            picture, turned = source.frame(k), None
             base = Camera()
         if curves.moves():
             scale = base.scale * extra
@@ -202,7 +204,7 @@ class Renderer:
                 cy=_inside(base.cy + dy / scale, scale),
                 angle=base.angle + angle,
             )
-        out = warp(picture, base)
+        out = warp(picture, base, turned=turned)
         if lift > 1e-4:
             table = np.clip(np.arange(256) + lift * (235 - np.arange(256)), 0, 255)
             out = Planes(np.asarray(cv2.LUT(out.y, table.astype(np.uint8))), out.u, out.v)

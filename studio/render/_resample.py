@@ -2,7 +2,8 @@
 
 Most of a render's frames are a still seen through a zoom or a pan: a matrix with no turn in
 it. Those are resampled in two passes, rows then columns, each a blend of two whole source rows
-(the columns pass works on the transposed image, so it blends rows too); both passes run as
+(the columns pass works on the transposed image, so it blends rows too; a still keeps its
+transpose, so its passes go columns then rows and need one transpose, not two); both run as
 vectorised loops compiled by numba, a quarter of the CPU of OpenCV's ``warpAffine``, which
 computes a source position for every pixel. Positions are exact to 1/256 of a pixel; each pass
 rounds to 8 bits, so a value is at most one level from the exact blend (far below what the
@@ -29,13 +30,27 @@ _ONE = 256
 """A whole pixel in the blend weights: positions are exact to 1/256 pixel."""
 
 
-def resample(picture: NDArray[np.uint8], matrix: NDArray[np.float64]) -> NDArray[np.uint8]:
+def resample(
+    picture: NDArray[np.uint8],
+    matrix: NDArray[np.float64],
+    *,
+    turned: NDArray[np.uint8] | None = None,
+) -> NDArray[np.uint8]:
     """``picture`` resampled to its own size: output pixel (x, y) takes the source at
-    ``matrix @ (x, y, 1)`` (an inverse map, as ``cv2.WARP_INVERSE_MAP``)."""
+    ``matrix @ (x, y, 1)`` (an inverse map, as ``cv2.WARP_INVERSE_MAP``). ``turned``, the
+    picture's transpose, saves a transpose of the picture's size where a caller keeps one (a
+    still seen through many frames)."""
     h, w = picture.shape[:2]
     (ax, turn_x, bx), (turn_y, ay, by) = matrix.tolist()
     if picture.ndim == 2 and turn_x == 0 and turn_y == 0 and ax > 0 and ay > 0 and min(h, w) > 1:
-        return _separable(picture, ax, bx, ay, by)
+        rows, columns = _taps(ay, by, h, h), _taps(ax, bx, w, w)
+        if turned is not None:  # columns first, on the transpose: the result stands upright
+            out = np.empty((h, w), np.uint8)
+            _passes(turned, columns, rows, out)
+            return out
+        out = _scratch(w, h, 2)
+        _passes(picture, rows, columns, out)
+        return np.asarray(cv2.transpose(out), dtype=np.uint8)
     return np.asarray(
         cv2.warpAffine(
             picture,
@@ -61,20 +76,20 @@ def _load() -> None:
     resample(np.zeros((4, 4), np.uint8), np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]))
 
 
-def _separable(
-    plane: NDArray[np.uint8], ax: float, bx: float, ay: float, by: float
-) -> NDArray[np.uint8]:
-    h, w = plane.shape
-    rows, row_weights = _taps(ay, by, h, h)
-    columns, column_weights = _taps(ax, bx, w, w)
-    lo, hi = int(columns.min()), int(columns.max()) + 2  # the source columns the frame uses
-    tall = _scratch(h, hi - lo, 0)
-    _blend_rows(plane[:, lo:hi], rows, row_weights, tall)
-    wide = _scratch(hi - lo, h, 1)
-    cv2.transpose(tall, wide)
-    turned = _scratch(w, h, 2)
-    _blend_rows(wide, columns - lo, column_weights, turned)
-    return np.asarray(cv2.transpose(turned), dtype=np.uint8)
+Taps = tuple[NDArray[np.int32], NDArray[np.int32]]
+
+
+def _passes(source: NDArray[np.uint8], first: Taps, second: Taps, out: NDArray[np.uint8]) -> None:
+    """Blend ``source``'s rows by the ``first`` taps (only the columns the ``second`` taps
+    reach), transpose, and blend those rows by the ``second`` taps into ``out``: the two
+    passes of a resample, whose result is the transpose of ``source``'s orientation."""
+    (index, weight), (across, across_weight) = first, second
+    lo, hi = int(across[0]), int(across[-1]) + 2  # the taps are in order: the scale is > 0
+    blended = _scratch(index.size, hi - lo, 0)
+    _blend_rows(source[:, lo:hi], index, weight, blended)
+    flipped = _scratch(hi - lo, index.size, 1)
+    cv2.transpose(blended, flipped)
+    _blend_rows(flipped, across - lo, across_weight, out)
 
 
 _buffers = threading.local()

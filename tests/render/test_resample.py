@@ -1,5 +1,7 @@
 """The resampler behind every camera move: the same picture as OpenCV's bilinear warp, with
-finer positions, and the warp itself wherever the fast path does not apply."""
+finer positions, and the warp itself wherever the fast path does not apply. The fast path is
+tried both ways: from the picture alone, and from the picture with its transpose kept beside
+it (as a still's is), where the passes run in the other order."""
 
 from __future__ import annotations
 
@@ -11,6 +13,13 @@ import pytest
 
 from studio.render._resample import resample
 
+KEPT = pytest.mark.parametrize("kept", [False, True], ids=["upright", "transpose kept"])
+
+
+def _resample(picture: np.ndarray, matrix: np.ndarray, kept: bool) -> np.ndarray:
+    turned = np.ascontiguousarray(picture.T) if kept else None
+    return resample(picture, matrix, turned=turned)
+
 
 def _warp(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     h, w = picture.shape[:2]
@@ -18,6 +27,7 @@ def _warp(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(picture, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
+@KEPT
 @pytest.mark.parametrize(
     "matrix",
     [
@@ -26,27 +36,33 @@ def _warp(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         [[1.0, 0, 7.61], [0, 1.0, 0.02]],  # a pan: only a shift
     ],
 )
-def test_zooms_and_pans_give_the_bilinear_warps_picture(matrix: list[list[float]]) -> None:
+def test_zooms_and_pans_give_the_bilinear_warps_picture(
+    matrix: list[list[float]], kept: bool
+) -> None:
     picture = np.random.default_rng(1).integers(0, 256, (181, 322), dtype=np.uint8)
     m = np.array(matrix)
-    made, warped = resample(picture, m), _warp(picture, m)
+    made, warped = _resample(picture, m, kept), _warp(picture, m)
     assert made.shape == picture.shape and made.dtype == np.uint8
     # positions rounded to 1/256 pixel here, values carried at 16 bits: a level apart at most
     assert np.abs(made.astype(int) - warped.astype(int)).max() <= 1
     assert np.abs(made.astype(int) - warped.astype(int)).mean() < 0.3
 
 
-def test_a_half_pixel_shift_lands_halfway_between_pixels() -> None:
+@KEPT
+def test_a_half_pixel_shift_lands_halfway_between_pixels(kept: bool) -> None:
     ramp = np.tile(np.arange(0, 200, 10, dtype=np.uint8), (6, 1))  # 0, 10, 20, ... per column
-    shifted = resample(ramp, np.array([[1.0, 0, 0.5], [0, 1.0, 0]]))
+    shifted = _resample(ramp, np.array([[1.0, 0, 0.5], [0, 1.0, 0]]), kept)
     assert shifted[:, :-1].tolist() == [list(range(5, 195, 10))] * 6
     assert (shifted[:, -1] == 190).all()  # past the edge: the edge pixel, never a border colour
 
 
-def test_positions_are_exact_to_a_small_fraction_of_a_pixel() -> None:
+@KEPT
+def test_positions_are_exact_to_a_small_fraction_of_a_pixel(kept: bool) -> None:
     step = np.zeros((4, 8), np.uint8)
     step[:, 4:] = 255  # a hard edge between columns 3 and 4
-    at = [resample(step, np.array([[1.0, 0, k / 256], [0, 1.0, 0]]))[0, 3] for k in range(256)]
+    at = [
+        _resample(step, np.array([[1.0, 0, k / 256], [0, 1.0, 0]]), kept)[0, 3] for k in range(256)
+    ]
     assert all(b >= a for a, b in itertools.pairwise(at))  # a smooth, monotonic sweep
     assert len(set(at)) > 200  # a shift of 1/256 pixel shows (whole-pixel steps give 2 values)
 
@@ -62,11 +78,12 @@ def test_a_turn_or_colour_picture_is_left_to_opencv() -> None:
     assert np.array_equal(resample(colour, zoom), _warp(colour, zoom))
 
 
-def test_each_frame_is_its_own_array() -> None:
+@KEPT
+def test_each_frame_is_its_own_array(kept: bool) -> None:
     """The buffers reused between frames never leak out: two frames made one after the other
     are both intact."""
     picture = np.random.default_rng(3).integers(0, 256, (90, 160), dtype=np.uint8)
-    first = resample(picture, np.array([[0.9, 0, 4.0], [0, 0.9, 2.0]]))
-    kept = first.copy()
-    resample(picture, np.array([[0.8, 0, 9.0], [0, 0.8, 5.0]]))
-    assert np.array_equal(first, kept)
+    first = _resample(picture, np.array([[0.9, 0, 4.0], [0, 0.9, 2.0]]), kept)
+    copy = first.copy()
+    _resample(picture, np.array([[0.8, 0, 9.0], [0, 0.8, 5.0]]), kept)
+    assert np.array_equal(first, copy)

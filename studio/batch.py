@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import InvalidInput, StudioError
+from studio.files import replacing
 from studio.notebook import DEMO, check_parameters, read_record
 from studio.pipeline import ASPECTS
 from studio.store import file_sha256
@@ -268,15 +269,13 @@ def write_summary(outcomes: Sequence[Outcome], out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     rows = [o.row() for o in outcomes]
     table = out / "summary.csv"
-    tmp = out / ".summary.csv.part"
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
+    with replacing(table) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(table)
     page = out / "summary.html"
-    page.with_name(".summary.html.part").write_text(_html(outcomes, out), encoding="utf-8")
-    page.with_name(".summary.html.part").replace(page)
+    with replacing(page) as tmp:
+        tmp.write_text(_html(outcomes, out), encoding="utf-8")
     return table, page
 
 

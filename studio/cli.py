@@ -18,6 +18,7 @@ import typer
 
 from studio.engine import Client, EngineInfo, Home, ensure_engine, find_engine, stop_engine
 from studio.errors import InvalidInput, NotFound, StudioError
+from studio.files import replacing
 from studio.model import Analysis, ToolUse, Turn
 from studio.store import file_sha256
 
@@ -179,9 +180,8 @@ def analyze(
 
     analysis = _run(home, go)
     if plot is not None:
-        tmp = plot.with_name(f".{plot.name}.part{plot.suffix}")
-        analysis.plot().savefig(tmp)
-        os.replace(tmp, plot)
+        with replacing(plot) as tmp:
+            analysis.plot().savefig(tmp)
     if as_json:
         _echo_json(analysis.model_dump(mode="json") if curves else analysis.brief())
     else:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from studio.engine import Home
 from studio.errors import InvalidInput
+from studio.files import replacing
 from studio.ui._dashboard import DASHBOARD_ENV, DASHBOARDS
 
 __all__ = ["DASHBOARDS", "Served", "dashboard_folder", "serve", "share_link", "voila_command"]
@@ -50,12 +51,8 @@ class Served:
         return home.root / "dashboards.json"
 
     def write(self, home: Home) -> None:
-        target = self.path(home)
-        tmp = target.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(self), handle)
-        os.replace(tmp, target)
+        with replacing(self.path(home), private=True) as tmp:
+            tmp.write_text(json.dumps(asdict(self)))
 
     @classmethod
     def read(cls, home: Home) -> Served | None:

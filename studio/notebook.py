@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from studio.errors import InvalidInput, StudioError
+from studio.files import replacing
 from studio.pipeline import ASPECTS, VideoResult
 from studio.store import file_sha256
 
@@ -209,9 +210,8 @@ class RunRecord:
 
     def save(self) -> None:
         data = {k: v for k, v in vars(self).items() if k != "path"}
-        tmp = self.path.with_name(f".{self.path.name}.part")
-        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.path)
+        with replacing(self.path) as tmp:
+            tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
 
     def succeeded(self, result: VideoResult) -> None:
         self.result = result.to_json()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 from pathlib import Path
 
 from studio.errors import StudioError
+from studio.files import replacing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from studio.audio._analyze import analyze_file
 
-    tmp = args.out.with_name(args.out.name + ".part")
     try:
         analysis, stages = analyze_file(args.file, args.sha)
         result = {
@@ -38,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         code = 0
     except StudioError as exc:
         result, code = {"error": exc.to_payload()}, 2
-    tmp.write_text(json.dumps(result))
-    os.replace(tmp, args.out)
+    with replacing(args.out) as tmp:
+        tmp.write_text(json.dumps(result))
     return code
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,6 +28,7 @@ from studio.errors import (
     StudioError,
     error_from_payload,
 )
+from studio.files import replacing
 from studio.model import (
     Analysis,
     AnalysisCorrections,
@@ -648,30 +647,21 @@ class Client:
         """Fetch an asset to ``dest`` (written under a temporary name, renamed when whole)."""
         http = await self._connection()
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                try:
-                    async with http.stream(
-                        "GET",
-                        f"/v1/assets/{_seg(sha256)}",
-                        headers={"authorization": f"Bearer {self._token}"},
-                    ) as reply:
-                        if reply.status_code >= 400:
-                            await reply.aread()
-                            _decode(reply)
-                        async for chunk in reply.aiter_bytes():
-                            handle.write(chunk)
-                except (*_CONNECT_ERRORS, *_BROKEN_ERRORS) as exc:
-                    await self._reset()
-                    raise EngineUnavailable(
-                        f"the engine stopped while sending asset {sha256}"
-                    ) from exc
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with replacing(dest) as tmp, tmp.open("wb") as handle:
+            try:
+                async with http.stream(
+                    "GET",
+                    f"/v1/assets/{_seg(sha256)}",
+                    headers={"authorization": f"Bearer {self._token}"},
+                ) as reply:
+                    if reply.status_code >= 400:
+                        await reply.aread()
+                        _decode(reply)
+                    async for chunk in reply.aiter_bytes():
+                        handle.write(chunk)
+            except (*_CONNECT_ERRORS, *_BROKEN_ERRORS) as exc:
+                await self._reset()
+                raise EngineUnavailable(f"the engine stopped while sending asset {sha256}") from exc
         return dest
 
     async def export_project(self, ref: str, dest: Path, *, timeout: float | None = None) -> Path:

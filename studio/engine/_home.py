@@ -10,6 +10,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from studio.files import replacing
+
 __all__ = ["EngineInfo", "Home"]
 
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to 108 bytes on Linux
@@ -85,11 +87,8 @@ class EngineInfo:
         return self.socket or f"http://{self.host}:{self.port}"
 
     def write(self, home: Home) -> None:
-        tmp = home.info_path.with_suffix(".json.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(self), handle)
-        os.replace(tmp, home.info_path)
+        with replacing(home.info_path, private=True) as tmp:
+            tmp.write_text(json.dumps(asdict(self)))
 
     @classmethod
     def read(cls, home: Home) -> EngineInfo | None:

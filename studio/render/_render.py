@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from studio.errors import InvalidInput, RenderError
+from studio.files import replacing
 from studio.model import TransitionKind
 from studio.render._effects import Motion, motion
 from studio.render._ffmpeg import (
@@ -460,10 +461,8 @@ def render_video(
                 quiet.set()
                 raise
             audio.result()
-        temp = out.with_name(f".{out.name}.part")
-        checked = renderer.mux(parts, sound, temp)
-        temp.replace(out)
-        return checked
+        with replacing(out) as temp:
+            return renderer.mux(parts, sound, temp)
     finally:
         for part in [*parts, sound]:
             part.unlink(missing_ok=True)

@@ -4,13 +4,12 @@ per picture by the engine and kept beside its work files."""
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
 from studio.errors import InvalidInput
+from studio.files import replacing
 
 __all__ = ["THUMB_WIDTH", "thumbnail", "thumbnail_jpeg"]
 
@@ -40,12 +39,6 @@ def thumbnail(source: Path, dest: Path) -> Path:
     renamed when whole, so two makers of one thumbnail never leave half a file)."""
     data = thumbnail_jpeg(source)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp_name, dest)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with replacing(dest) as tmp:
+        tmp.write_bytes(data)
     return dest

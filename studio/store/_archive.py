@@ -9,9 +9,7 @@ written, and the rows go in one transaction, so a bad archive changes nothing.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import zipfile
 from functools import partial
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from studio.errors import Conflict, InvalidInput, PayloadTooLarge
+from studio.files import replacing
 from studio.model import (
     Analysis,
     Character,
@@ -130,20 +129,10 @@ def write_archive(snap: ProjectSnapshot, assets: AssetStore, dest: Path) -> Path
             f"first {missing[0]}",
             hint="run `studio doctor` to check the asset store",
         )
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
-            zf.writestr(
-                _MANIFEST, snap.model_dump_json(indent=1), compress_type=zipfile.ZIP_DEFLATED
-            )
-            for entry in snap.assets:
-                zf.write(assets.path(entry.sha256), f"assets/{entry.sha256}", zipfile.ZIP_STORED)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(dest) as tmp, zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+        zf.writestr(_MANIFEST, snap.model_dump_json(indent=1), compress_type=zipfile.ZIP_DEFLATED)
+        for entry in snap.assets:
+            zf.write(assets.path(entry.sha256), f"assets/{entry.sha256}", zipfile.ZIP_STORED)
     return dest
 
 

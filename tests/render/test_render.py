@@ -332,7 +332,7 @@ def test_stopping_a_render_kills_the_encoder_and_leaves_no_file(tmp_path: Path) 
     assert seen and seen == sorted(seen)  # progress came from ffmpeg's -progress, in order
     assert (
         not out.exists()
-        and not list(tmp_path.glob("*.part"))
+        and not list(tmp_path.glob("*.part*"))
         and not list(tmp_path.glob("segment-*"))
         and not list(tmp_path.glob("audio.*"))
     )

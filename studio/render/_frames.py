@@ -94,13 +94,9 @@ def warp(frame: Planes, camera: Camera, *, turned: Planes | None = None) -> Plan
     planes transposed (``transposed``), kept by a caller that warps the frame many times."""
     if camera == Camera():
         return frame
-    if turned is None:
-        return Planes(seen(frame.y, camera), seen(frame.u, camera), seen(frame.v, camera))
-    return Planes(
-        seen(frame.y, camera, turned=turned.y),
-        seen(frame.u, camera, turned=turned.u),
-        seen(frame.v, camera, turned=turned.v),
-    )
+    planes = (frame.y, frame.u, frame.v)
+    turns = (None, None, None) if turned is None else (turned.y, turned.u, turned.v)
+    return Planes(*(seen(p, camera, turned=t) for p, t in zip(planes, turns, strict=True)))
 
 
 def transposed(frame: Planes) -> Planes:

@@ -146,7 +146,7 @@ def verify(path: Path, *, frames: int, fps: int, audio: bool = True) -> dict[str
     and ending together. Returns what it measured; raises ``RenderError`` naming the fault."""
     frame = 1.0 / fps
     streams = ("0:v:0", "0:a:0") if audio else ("0:v:0",)
-    # three short reads, each an ffmpeg of its own: run side by side
+    # the short reads, each an ffmpeg of its own, run side by side
     with ThreadPoolExecutor(len(streams) + 1) as pool:
         listing = pool.submit(_run, packets_command(path, streams=streams))
         starts = [pool.submit(_first_time, path, stream) for stream in streams]

@@ -423,13 +423,15 @@ def _fresh_takes(tx: Tx, project_id: str) -> dict[str, set[str]]:
 LIBRARY_KINDS = ("character", "mood", "image", "clip", "audio", "render")
 
 
-def library_items(tx: Tx, project: Project) -> list[dict[str, Any]]:
-    """One project's entries in the library (see ``GET /library``): each with its kind, id,
-    name, picture or media (``sha256``, ``media_type``), project, time, and the ``text`` a
-    search looks in."""
+def library_items(tx: Tx, projects: list[Project]) -> list[dict[str, Any]]:
+    """The entries of ``projects`` in the library (see ``GET /library``): each with its kind,
+    id, name, picture or media (``sha256``, ``media_type``), project, time, and the ``text`` a
+    search looks in. One query per table, however many projects."""
     found: list[dict[str, Any]] = []
+    named = {project.id: project for project in projects}
 
     def add(kind: str, id: str, name: str, sha: str | None, media: str | None, **more: Any) -> None:
+        project = named[more.pop("project_id")]
         text = more.pop("text", "")
         found.append(
             {"kind": kind, "id": id, "name": name, "sha256": sha, "media_type": media,
@@ -438,29 +440,37 @@ def library_items(tx: Tx, project: Project) -> list[dict[str, Any]]:
              **more}
         )  # fmt: skip
 
-    for character in tx.characters.list(project.id):
+    for character in tx.characters.list_in(named):
         refs = character.reference_assets
         first = refs[0] if refs else None
         add("character", character.id, character.name, first, "image/png" if first else None,
-            at=character.created_at, text=character.description, references=refs)  # fmt: skip
-    for mood in tx.moods.list(project.id):
-        pictures = tx.takes.of(mood.id, TakeKind.IMAGE)
-        sha = next((t.asset_sha256 for t in pictures if t.asset_sha256), None)
+            project_id=character.project_id, at=character.created_at,
+            text=character.description, references=refs)  # fmt: skip
+    takes = tx.takes.list_in(named)
+    mood_pictures: dict[str, str] = {}  # a mood's earliest picture (takes come by version)
+    for take in takes:
+        if take.owner_kind is OwnerKind.MOOD and take.kind is TakeKind.IMAGE and take.asset_sha256:
+            mood_pictures.setdefault(take.owner_id, take.asset_sha256)
+    for mood in tx.moods.list_in(named):
+        sha = mood_pictures.get(mood.id)
         add("mood", mood.id, mood.name, sha, "image/png" if sha else None,
-            at=mood.created_at, text=" ".join(mood.keywords), palette=mood.palette)  # fmt: skip
-    for take in tx.takes.list(project.id):
+            project_id=mood.project_id, at=mood.created_at, text=" ".join(mood.keywords),
+            palette=mood.palette)  # fmt: skip
+    for take in takes:
         if take.status is not TakeStatus.READY or take.owner_kind is OwnerKind.MOOD:
             continue
         prompt = str(take.inputs.get("prompt", ""))[:300]
         add(take.kind.value, take.id, f"{take.kind.value} v{take.version}", take.asset_sha256,
-            take.media_type, at=take.created_at, text=f"{prompt} {take.provider} {take.model}",
-            owner=take.owner_id, prompt=prompt)  # fmt: skip
-    for render in tx.renders.list(project.id):
+            take.media_type, project_id=take.project_id, at=take.created_at,
+            text=f"{prompt} {take.provider} {take.model}", owner=take.owner_id,
+            prompt=prompt)  # fmt: skip
+    for render in tx.renders.list_in(named):
         if render.asset_sha256 is None:
             continue
         s = render.settings
         add("render", render.id, f"{s.aspect.value} {s.resolution}p {s.container.value}",
-            render.asset_sha256, f"video/{s.container.value}", at=render.created_at)  # fmt: skip
+            render.asset_sha256, f"video/{s.container.value}", project_id=render.project_id,
+            at=render.created_at)  # fmt: skip
     return found
 
 
@@ -593,11 +603,12 @@ def _routes(state: EngineState) -> APIRouter:
         caller = caller_of(request)
 
         def op(tx: Tx) -> list[dict[str, Any]]:
-            items: list[dict[str, Any]] = []
-            for found in tx.projects.all():
-                if (pid is not None and found.id != pid) or not caller.sees(found.id):
-                    continue
-                items.extend(library_items(tx, found))
+            projects = [
+                found
+                for found in tx.projects.all()
+                if (pid is None or found.id == pid) and caller.sees(found.id)
+            ]
+            items = library_items(tx, projects)
             chosen = [
                 item
                 for item in items

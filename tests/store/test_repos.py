@@ -63,6 +63,21 @@ def test_take_history_is_never_overwritten(db: Database) -> None:
     assert [(t.version, t.asset_sha256) for t in history] == [(1, "1" * 64), (2, "2" * 64)]
 
 
+def test_the_rows_of_several_projects_come_in_one_read(db: Database) -> None:
+    with db.transaction() as tx:
+        a, b, c = (tx.projects.insert(Project(name=n)) for n in "abc")
+        for p, owner in [(c, "scn_3"), (a, "scn_2"), (b, "scn_9"), (a, "scn_1"), (a, "scn_2")]:
+            tx.takes.add(_take(p, owner))
+    read = db.read()
+    found = read.takes.list_in([a.id, c.id])
+    # the order of one project's list: by owner, kind and version
+    assert [(t.project_id, t.owner_id, t.version) for t in found] == [
+        (a.id, "scn_1", 1), (a.id, "scn_2", 1), (a.id, "scn_2", 2), (c.id, "scn_3", 1),
+    ]  # fmt: skip
+    assert found == read.takes.list_in([c.id, a.id])
+    assert read.takes.list_in([]) == [] and read.moods.list_in([a.id]) == []
+
+
 def test_deleting_a_project_removes_its_rows_only(db: Database) -> None:
     with db.transaction() as tx:
         a = tx.projects.insert(Project(name="a"))

@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.local_image
 	$(PY) -m benchmarks.storyboard
 	$(PY) -m benchmarks.render
+	$(PY) -m benchmarks.library
 	$(PY) -m benchmarks.widgets
 	$(PY) -m benchmarks.dashboards
 	$(PY) -m benchmarks.batch

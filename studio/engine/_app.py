@@ -430,8 +430,11 @@ def library_items(tx: Tx, projects: list[Project]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     named = {project.id: project for project in projects}
 
-    def add(kind: str, id: str, name: str, sha: str | None, media: str | None, **more: Any) -> None:
-        project = named[more.pop("project_id")]
+    def add(
+        kind: str, id: str, name: str, sha: str | None, media: str | None, *, project_id: str,
+        **more: Any,
+    ) -> None:  # fmt: skip
+        project = named[project_id]
         text = more.pop("text", "")
         found.append(
             {"kind": kind, "id": id, "name": name, "sha256": sha, "media_type": media,

@@ -10,7 +10,7 @@ level from the exact blend (far below what the encoder keeps) and the passes and
 between them move bytes, not words. A matrix with a turn in it, or a picture with more than
 one channel, goes to ``warpAffine``.
 
-The pass is a loop of a few lines in LLVM's language (``_BLEND_ROWS``), compiled on first use
+The pass is about 65 instructions of LLVM's language (``_BLEND_ROWS``), compiled on first use
 by llvmlite for the CPU at hand, whose vectoriser makes it blend a vector of pixels an
 instruction (16 with AVX2); it is called through ctypes, which lets go of the GIL. Compiling
 takes about 0.07 s, where loading the same loop from numba's cache took 0.5 s of setting up

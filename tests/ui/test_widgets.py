@@ -136,7 +136,9 @@ def test_render_monitor_in_the_browser(lab: Lab, page: Page, board: Board) -> No
     job = board.ask(
         lambda c: c.submit_job(
             "render.testcard",
-            {"duration": 60.0, "fps": 25, "segment": 1.0},
+            # long enough that the retry, which reuses the segments made before the cancel,
+            # is still running when it is cancelled in turn
+            {"duration": 600.0, "fps": 25, "segment": 1.0},
             project_id=board.project_id,
         )
     )

@@ -131,15 +131,13 @@ class _Tools:
         return await self.ctx.store.read(lambda tx: tx.scenes.list(self.project_id))
 
     async def update_project(self, **changes: Any) -> Project:
-        def op(tx: Tx) -> Project:
-            current = tx.projects.get(self.project_id)
-            return tx.projects.replace(
-                current.model_copy(update=changes | {"updated_at": utcnow()})
-            )
-
-        project = await self.ctx.store.write(op)
+        project = await self.ctx.store.write(lambda tx: self._updated(tx, **changes))
         self.ctx.publish("project.updated", project.model_dump(mode="json"))
         return project
+
+    def _updated(self, tx: Tx, **changes: Any) -> Project:
+        current = tx.projects.get(self.project_id)
+        return tx.projects.replace(current.model_copy(update=changes | {"updated_at": utcnow()}))
 
     async def act(self, scene: Scene, action: SceneAction, **kw: Any) -> Scene:
         def op(tx: Tx) -> Scene:
@@ -220,13 +218,26 @@ class _Tools:
         if kind == "concept":
             await self.update_project(concept_id=found.id)
             return {"summary": f"Concept chosen: {found.title}.", "concept": found.id}
-        await self.update_project(mood_id=found.id)
-        moved = 0
-        for scene in await self.scenes():  # the storyboard follows the chosen mood
-            if scene.mood_id != found.id:
-                await self.act(scene, SceneAction.EDIT, mood_id=found.id)
-                moved += 1
-        tail = f"; {moved} scenes follow it (their takes are stale now)" if moved else ""
+
+        def op(tx: Tx) -> tuple[Project, list[Scene]]:
+            # the storyboard follows the chosen mood, in the same transaction: nobody sees
+            # the project on the new mood with scenes still on the old one, nor half of it
+            project = self._updated(tx, mood_id=found.id)
+            moved = [
+                tx.scenes.save(
+                    scene.apply(SceneAction.EDIT, mood_id=found.id),
+                    expected_revision=scene.revision,
+                )
+                for scene in tx.scenes.list(self.project_id)
+                if scene.mood_id != found.id
+            ]
+            return project, moved
+
+        project, moved = await self.ctx.store.write(op)
+        self.ctx.publish("project.updated", project.model_dump(mode="json"))
+        for scene in moved:
+            self.ctx.publish("scene.updated", scene.model_dump(mode="json"))
+        tail = f"; {len(moved)} scenes follow it (their takes are stale now)" if moved else ""
         return {"summary": f"Mood chosen: {found.name}{tail}.", "mood": found.id}
 
     async def make_moods(self, n: int = 4, images: int = 2) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from studio.engine import Client, EngineServer, Home
-from studio.errors import InvalidInput
-from studio.model import SceneState
+from studio.errors import InvalidInput, JobFailed
+from studio.model import Scene, SceneState
 from tests.engine.test_api import call
 from tests.engine.test_song import project_with_song
-from tests.engine.test_storyboard import demo_song
+from tests.engine.test_storyboard import _planned, demo_song
 
 __all__ = ["demo_song"]
 
@@ -211,5 +211,45 @@ def test_a_message_sent_twice_with_one_key_is_kept_and_answered_once(
             ("user", None),
             ("assistant", first["turn"]["id"]),
         ]
+
+    call(home, go)
+
+
+def test_choosing_a_mood_moves_the_project_and_its_scenes_together_or_not_at_all(
+    home: Home, engine: EngineServer, demo_song: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    song, lrc = demo_song
+
+    async def go(c: Client) -> None:
+        pid = await _planned(c, song, lrc)
+        before = await c.get_project(pid)
+        other = next(m for m in await c.moods(pid) if m.id != before.mood_id)
+        scenes = await c.scenes(pid)
+        assert all(s.mood_id == before.mood_id for s in scenes)
+        choose = {"project_id": pid, "tool": "choose",
+                  "arguments": {"kind": "mood", "which": other.name}}  # fmt: skip
+
+        # A scene in the middle of the board cannot be saved: nothing of the choice is kept.
+        broken, real = scenes[len(scenes) // 2].id, Scene.apply
+
+        def failing(self: Scene, action: object, **kw: object) -> Scene:
+            if self.id == broken:
+                raise OSError("no space left on the device")
+            return real(self, action, **kw)  # type: ignore[arg-type]
+
+        with monkeypatch.context() as m:
+            m.setattr(Scene, "apply", failing)
+            with pytest.raises(JobFailed):
+                await c.wait_job((await c.submit_job("session.tool", choose)).id)
+        assert (await c.get_project(pid)).mood_id == before.mood_id
+        after = await c.scenes(pid)
+        assert [(s.mood_id, s.revision) for s in after] == [(s.mood_id, s.revision) for s in scenes]
+
+        # Once the scene can be saved, the project and every scene move.
+        done = await c.wait_job((await c.submit_job("session.tool", choose)).id)
+        assert done.result is not None
+        assert f"{len(scenes)} scenes follow it" in done.result["summary"]
+        assert (await c.get_project(pid)).mood_id == other.id
+        assert all(s.mood_id == other.id for s in await c.scenes(pid))
 
     call(home, go)

@@ -19,6 +19,7 @@ and put ``Effect(name="breathe", intensity=0.6)`` on a timeline clip.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -63,13 +64,15 @@ class Motion:
     angle: Times
     brightness: Times
 
-    @property
+    @functools.cached_property
     def margin(self) -> float:
         """How far the view shifts at most (fraction of the frame): the clip is zoomed in by
         twice this throughout so a shake never shows the picture's edge."""
         return float(max(np.abs(self.dx).max(initial=0), np.abs(self.dy).max(initial=0)))
 
+    @functools.cached_property
     def moves(self) -> bool:
+        """Whether any curve moves the picture (asked of every frame, so worked out once)."""
         return bool(self.zoom.any() or self.dx.any() or self.dy.any() or self.angle.any())
 
 

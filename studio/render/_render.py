@@ -197,7 +197,7 @@ class Renderer:
                 sources[clip.number] = source
             picture, turned = source.frame(k), None
             base = Camera()
-        if curves.moves():
+        if curves.moves:
             scale = base.scale * extra
             base = Camera(
                 scale=scale,

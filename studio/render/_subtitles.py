@@ -9,6 +9,7 @@ long line ends on the centisecond it should.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 from pathlib import Path
 
@@ -87,10 +88,12 @@ def ass_document(
 @functools.cache
 def font_dir() -> Path:
     """A folder with DejaVu Sans, the default lyrics font, from matplotlib's own data: libass
-    finds it there on a machine with no fonts installed and no network."""
-    import matplotlib
-
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    finds it there on a machine with no fonts installed and no network. Found without
+    importing matplotlib, which would cost a render a few tenths of a second before its
+    first frame."""
+    spec = importlib.util.find_spec("matplotlib")
+    places = (spec.submodule_search_locations or []) if spec is not None else []
+    folder = Path(next(iter(places), ".")) / "mpl-data" / "fonts" / "ttf"
     if not (folder / "DejaVuSans.ttf").is_file():
         raise RenderError(
             f"no DejaVuSans.ttf in {folder}, so lyrics cannot be drawn",

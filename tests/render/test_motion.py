@@ -25,7 +25,7 @@ W, H, FPS = 320, 180, 24
 
 def _png(pixels: np.ndarray) -> bytes:
     out = io.BytesIO()
-    Image.fromarray(pixels.astype(np.uint8), "RGB").save(out, format="PNG")
+    Image.fromarray(pixels.astype(np.uint8)).save(out, format="PNG")
     return out.getvalue()
 
 

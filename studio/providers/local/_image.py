@@ -42,7 +42,7 @@ class LocalImageModel:
             shot=request.shot or _shot_in(request.prompt),
         )
         buffer = io.BytesIO()
-        Image.fromarray(pixels, "RGB").save(buffer, format="PNG", compress_level=1)
+        Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
         return GeneratedImage(
             data=buffer.getvalue(),
             media_type="image/png",

@@ -135,7 +135,7 @@ def _figure(canvas: F32, cx: float, top: float, tall: float, rim: RGB | F32) -> 
 def _soften(plane: F32, step: int) -> F32:
     """A wide, smooth blur: shrink by ``step`` (box means), then grow back bilinearly."""
     height, width = plane.shape
-    levels = Image.fromarray(np.asarray(np.clip(plane, 0, 1) * 255, np.uint8), "L")
+    levels = Image.fromarray(np.asarray(np.clip(plane, 0, 1) * 255, np.uint8))
     small = levels.reduce(step).filter(ImageFilter.BoxBlur(2))
     grown = small.resize((width, height), Image.Resampling.BILINEAR)
     return np.asarray(np.asarray(grown, np.float32) / 255, dtype=np.float32)

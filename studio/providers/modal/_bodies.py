@@ -120,7 +120,8 @@ def _open_picture(data: bytes, what: str) -> Image.Image:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            return image.copy()
+            copy: Image.Image = image.copy()  # typed: Pillow 11's stubs say Any
+            return copy
     except (UnidentifiedImageError, OSError) as exc:
         raise ClipRefused(f"the {what} is not a picture ({len(data)} bytes)") from exc
 

@@ -17,13 +17,9 @@ def test_the_mood_boards_pick_paint_again_and_more_like_this(planned: Board) -> 
     browser(w, action="pick", mood=second)
     assert not w.error
     until(lambda: w.chosen == second, timeout=30, what="the chosen mood")
-
-    # the storyboard follows it: the job moves the scenes one by one after the project's mood
-    def followed() -> bool:
-        scenes = planned.ask(lambda c: c.scenes(planned.project_id))
-        return all(s.mood_id == second for s in scenes)
-
-    until(followed, timeout=30, what="every scene following the chosen mood")
+    # the storyboard follows it in the same transaction as the project's mood
+    scenes = planned.ask(lambda c: c.scenes(planned.project_id))
+    assert all(s.mood_id == second for s in scenes)
 
     browser(w, action="repaint", mood=second)
     until(lambda: len(w.moods[1]["images"]) == 2, timeout=60, what="the new pictures")

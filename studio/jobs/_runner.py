@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import shutil
@@ -31,6 +32,21 @@ __all__ = ["JobRunner"]
 log = logging.getLogger("studio.jobs")
 
 Publish = Callable[[str, dict[str, Any], str | None], object]
+
+_CLAIM_PATIENCE = 5.0
+"""Seconds a cancel waits for the task of a job it finds running without one. The dispatcher
+starts a task within a pass of the loop of its claim, and a run ends its task just before it
+records its end; a job running with no task for longer was left by a run that could not record
+its end, and the cancel ends it in the store."""
+
+
+def _cancel_waiting(tx: Tx, job_id: str, *, orphan: bool) -> Job | None:
+    """Cancel the job in the store unless it is running (claimed since it was looked at: its
+    task is starting) and not an ``orphan`` (running with no task, see ``_CLAIM_PATIENCE``)."""
+    current = tx.jobs.get(job_id)
+    if current.status is JobStatus.RUNNING and not orphan:
+        return None
+    return tx.jobs.replace(current.moved_to(JobStatus.CANCELLED, message="cancelled"))
 
 
 def backoff(attempt: int, *, base: float = 1.0, cap: float = 60.0) -> float:
@@ -137,21 +153,34 @@ class JobRunner:
         return stored
 
     async def cancel(self, job_id: str) -> Job:
-        job = await self.store.read(lambda tx: tx.jobs.get(job_id))
-        if job.status is JobStatus.RUNNING and job_id in self._tasks:
-            self._cancel_asked.add(job_id)
-            task = self._tasks[job_id]
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            return await self.store.read(lambda tx: tx.jobs.get(job_id))
+        """Stop a running job, or take a waiting one off the queue: either way it ends
+        cancelled, also when the dispatcher is taking it at that very moment."""
+        loop = asyncio.get_running_loop()
+        patience = loop.time() + _CLAIM_PATIENCE
+        while True:
+            task = self._tasks.get(job_id)
+            if task is not None:
+                return await self._cancel_task(job_id, task)
+            orphan = loop.time() > patience
+            moved = await self.store.write(
+                functools.partial(_cancel_waiting, job_id=job_id, orphan=orphan)
+            )
+            if moved is not None:
+                self._emit(moved)
+                return moved
+            await asyncio.sleep(0.01)
 
-        def cancel_queued(tx: Tx) -> Job:
-            current = tx.jobs.get(job_id)
-            return tx.jobs.replace(current.moved_to(JobStatus.CANCELLED, message="cancelled"))
-
-        moved = await self.store.write(cancel_queued)
-        self._emit(moved)
-        return moved
+    async def _cancel_task(self, job_id: str, task: asyncio.Task[None]) -> Job:
+        self._cancel_asked.add(job_id)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if self._tasks.get(job_id) is task:
+            # cancelled before its first step, so ``_execute`` never ran to end it
+            ctx = self._contexts[job_id]
+            self._forget(job_id)
+            await self._finish(job_id, ctx, {"status": JobStatus.CANCELLED, "message": "cancelled"})
+            self._wake.set()
+        return await self.store.read(lambda tx: tx.jobs.get(job_id))
 
     async def retry(self, job_id: str) -> Job:
         def requeue(tx: Tx) -> Job:
@@ -268,15 +297,18 @@ class JobRunner:
             }
             outcome = self._after_error(job, payload, retryable=False, retry_after=None)
         finally:
-            self._tasks.pop(job.id, None)
-            self._contexts.pop(job.id, None)
-            self._dirty.discard(job.id)
-            self._cancel_asked.discard(job.id)
-            self._last_beat.pop(job.id, None)
+            self._forget(job.id)
         if outcome["status"] is not JobStatus.QUEUED:  # ended: its scratch files go
             await asyncio.to_thread(shutil.rmtree, ctx.workdir, True)
         await self._finish(job.id, ctx, outcome)
         self._wake.set()
+
+    def _forget(self, job_id: str) -> None:
+        self._tasks.pop(job_id, None)
+        self._contexts.pop(job_id, None)
+        self._dirty.discard(job_id)
+        self._cancel_asked.discard(job_id)
+        self._last_beat.pop(job_id, None)
 
     def _after_error(
         self, job: Job, payload: dict[str, Any], retryable: bool, retry_after: Any

@@ -225,6 +225,62 @@ def test_a_queued_job_can_be_cancelled_and_retried(tmp_path: Path) -> None:
     assert finished.status is JobStatus.SUCCEEDED
 
 
+class Waiting(JobHandler):
+    """Works until it is cancelled; counts the runs that began and the ones still going."""
+
+    kind = "test.waiting"
+
+    def __init__(self) -> None:
+        self.began = 0
+        self.going = 0
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return params
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        self.began += 1
+        self.going += 1
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            self.going -= 1
+        return {}
+
+
+@pytest.mark.parametrize("when", ["while it is claimed", "as its task starts"])
+def test_a_cancel_that_meets_the_dispatcher_ends_the_job(tmp_path: Path, when: str) -> None:
+    """A cancel that comes as the dispatcher takes the job (the Cancel button pressed right
+    after Retry) ends it: the job is cancelled in the store and no run of it goes on."""
+    waiting = Waiting()
+
+    async def body(runner: JobRunner) -> tuple[Job, Job, int]:
+        cancels: list[asyncio.Future[Job]] = []
+        claim = runner._claim  # the dispatcher's step between reading the queue and starting
+
+        async def claim_meeting_a_cancel(job_id: str) -> Job | None:
+            if when == "while it is claimed":  # the cancel looks before the claim commits
+                cancels.append(asyncio.ensure_future(runner.cancel(job_id)))
+            claimed = await claim(job_id)
+            if when == "as its task starts":  # the cancel runs before the task's first step
+                cancels.append(asyncio.ensure_future(runner.cancel(job_id)))
+            return claimed
+
+        runner._claim = claim_meeting_a_cancel  # type: ignore[method-assign]
+        job = await runner.submit("test.waiting", {})
+        while not cancels:
+            await asyncio.sleep(0.01)
+        answered = await asyncio.wait_for(cancels[0], 10)
+        await asyncio.sleep(0.2)  # time for a run the cancel missed to show itself
+        stored = await runner.store.read(lambda tx: tx.jobs.get(job.id))
+        return answered, stored, len(runner.running())
+
+    (answered, stored, running), events = run_with(tmp_path, {"test.waiting": waiting}, body)
+    assert answered.status is JobStatus.CANCELLED
+    assert stored.status is JobStatus.CANCELLED
+    assert running == 0 and waiting.going == 0
+    assert [d["status"] for k, d in events if k == "job.updated"][-1] == "cancelled"
+
+
 def test_concurrency_per_kind_and_progress_is_coalesced(tmp_path: Path) -> None:
     counting = Counting()
 

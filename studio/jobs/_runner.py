@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from studio.errors import InvalidInput, StudioError
+from studio.errors import IllegalTransition, InvalidInput, StudioError
 from studio.jobs._context import JobContext
 from studio.jobs._handler import JobHandler
 from studio.model import Job, JobStatus, fingerprint, utcnow
@@ -183,8 +183,16 @@ class JobRunner:
         return await self.store.read(lambda tx: tx.jobs.get(job_id))
 
     async def retry(self, job_id: str) -> Job:
+        """Queue a failed or cancelled job again, from its first attempt."""
+
         def requeue(tx: Tx) -> Job:
             job = tx.jobs.get(job_id)
+            if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+                # a running one would be queued beside its own run, and run twice
+                raise IllegalTransition(
+                    f"job {job.id} is {job.status.value}; it cannot be retried",
+                    hint="only failed or cancelled jobs can be retried",
+                )
             moved = job.moved_to(
                 JobStatus.QUEUED, attempts=0, error=None, not_before=None, message="retry requested"
             )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from studio.errors import ContentRejected, RateLimited
+from studio.errors import ContentRejected, IllegalTransition, RateLimited
 from studio.jobs import JobContext, JobHandler, JobRunner, backoff
 from studio.model import Job, JobStatus, fingerprint
 from studio.store import AssetStore, Database, StoreWorker
@@ -279,6 +279,29 @@ def test_a_cancel_that_meets_the_dispatcher_ends_the_job(tmp_path: Path, when: s
     assert stored.status is JobStatus.CANCELLED
     assert running == 0 and waiting.going == 0
     assert [d["status"] for k, d in events if k == "job.updated"][-1] == "cancelled"
+
+
+def test_only_an_ended_job_that_did_not_succeed_can_be_retried(tmp_path: Path) -> None:
+    """Retry is for a failed or cancelled job: a running one would be queued beside its own
+    run and run twice, a queued or succeeded one has nothing to retry."""
+    waiting = Waiting()
+
+    async def body(runner: JobRunner) -> tuple[list[str], Job]:
+        job = await runner.submit("test.waiting", {})
+        while not waiting.going:
+            await asyncio.sleep(0.01)
+        refusals = []
+        with pytest.raises(IllegalTransition) as running:
+            await runner.retry(job.id)
+        refusals.append(str(running.value))
+        assert (await runner.store.read(lambda tx: tx.jobs.get(job.id))).status.value == "running"
+        await runner.cancel(job.id)
+        retried = await runner.retry(job.id)  # a cancelled job can be
+        return refusals, retried
+
+    (refusals, retried), _ = run_with(tmp_path, {"test.waiting": waiting}, body)
+    assert "running" in refusals[0] and "only failed or cancelled jobs" in refusals[0]
+    assert retried.status is JobStatus.QUEUED and waiting.began >= 1
 
 
 def test_concurrency_per_kind_and_progress_is_coalesced(tmp_path: Path) -> None:

@@ -35,9 +35,9 @@ Publish = Callable[[str, dict[str, Any], str | None], object]
 
 _CLAIM_PATIENCE = 5.0
 """Seconds a cancel waits for the task of a job it finds running without one. The dispatcher
-starts a task within a pass of the loop of its claim, and a run ends its task just before it
-records its end; a job running with no task for longer was left by a run that could not record
-its end, and the cancel ends it in the store."""
+starts a task in the pass of the loop its claim commits in, and a run leaves the runner only
+once its end is committed; a job running with no task for longer was left by a run that could
+not record its end, and the cancel ends it in the store."""
 
 
 def _cancel_waiting(tx: Tx, job_id: str, *, orphan: bool) -> Job | None:
@@ -76,6 +76,9 @@ class JobRunner:
         self._dirty: set[str] = set()
         self._last_beat: dict[str, float] = {}
         self._cancel_asked: set[str] = set()
+        # a run's phase: launched (its task has not begun), running, or ending (its end is
+        # being recorded: a cancel or a stop waits for it instead of cutting it short)
+        self._phase: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
@@ -108,8 +111,9 @@ class JobRunner:
         self._wake.set()
         dispatch, others = self._loops[:1], self._loops[1:]
         await asyncio.gather(*dispatch, return_exceptions=True)  # ends after its current pass
-        for task in list(self._tasks.values()):
-            task.cancel()
+        for job_id, task in list(self._tasks.items()):
+            if self._phase.get(job_id) == "running":  # one not begun goes back as it begins
+                task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         for loop_task in others:
@@ -144,6 +148,8 @@ class JobRunner:
 
         def add(tx: Tx) -> tuple[Job, bool]:  # the insert refuses an unknown project
             existing = None if force else tx.jobs.active_with(fp)
+            if existing is not None and existing.id in self._cancel_asked:
+                existing = None  # it is being cancelled: the new request is work of its own
             return (existing, False) if existing else (tx.jobs.insert(job), True)
 
         stored, created = await self.store.write(add)
@@ -171,15 +177,14 @@ class JobRunner:
             await asyncio.sleep(0.01)
 
     async def _cancel_task(self, job_id: str, task: asyncio.Task[None]) -> Job:
-        self._cancel_asked.add(job_id)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        if self._tasks.get(job_id) is task:
-            # cancelled before its first step, so ``_execute`` never ran to end it
-            ctx = self._contexts[job_id]
-            self._forget(job_id)
-            await self._finish(job_id, ctx, {"status": JobStatus.CANCELLED, "message": "cancelled"})
-            self._wake.set()
+        """Cancel a run once, however many ask, and answer each with the end it recorded. A
+        task that has not begun is not cancelled (it would never run its own end): it ends
+        cancelled as it begins. One that is ending is left to end."""
+        if job_id not in self._cancel_asked:
+            self._cancel_asked.add(job_id)
+            if self._phase.get(job_id) == "running":
+                task.cancel()
+        await asyncio.wait({task})  # not gather: a caller that goes away cancels no job
         return await self.store.read(lambda tx: tx.jobs.get(job_id))
 
     async def retry(self, job_id: str) -> Job:
@@ -192,6 +197,12 @@ class JobRunner:
                 raise IllegalTransition(
                     f"job {job.id} is {job.status.value}; it cannot be retried",
                     hint="only failed or cancelled jobs can be retried",
+                )
+            twin = tx.jobs.active_with(job.fingerprint)
+            if twin is not None:  # the same work asked for again since: it would run twice
+                raise IllegalTransition(
+                    f"job {job.id}'s work is already {twin.status.value} as job {twin.id}",
+                    hint=f"follow job {twin.id}, or cancel it first",
                 )
             moved = job.moved_to(
                 JobStatus.QUEUED, attempts=0, error=None, not_before=None, message="retry requested"
@@ -260,6 +271,7 @@ class JobRunner:
         return job
 
     def _launch(self, job: Job, handler: JobHandler) -> None:
+        self._phase[job.id] = "launched"
         ctx = JobContext(
             job,
             store=self.store,
@@ -278,9 +290,26 @@ class JobRunner:
     # ---- execution --------------------------------------------------------------------------
 
     async def _execute(self, ctx: JobContext, handler: JobHandler) -> None:
+        """Run the job and record its end; it leaves the runner's books only once that end
+        is committed, so a cancel, a stop or a submit never sees it running with no run."""
+        job = ctx.job
+        try:
+            outcome = await self._outcome(ctx, handler)
+            self._phase[job.id] = "ending"
+            if outcome["status"] is not JobStatus.QUEUED:  # ended: its scratch files go
+                await asyncio.to_thread(shutil.rmtree, ctx.workdir, True)
+            await self._finish(job.id, ctx, outcome)
+        finally:
+            self._forget(job.id)
+        self._wake.set()
+
+    async def _outcome(self, ctx: JobContext, handler: JobHandler) -> dict[str, Any]:
         job = ctx.job
         outcome: dict[str, Any]
+        self._phase[job.id] = "running"
         try:
+            if job.id in self._cancel_asked or self._stopping:  # before its task began
+                raise asyncio.CancelledError
             ctx.workdir.mkdir(parents=True, exist_ok=True)
             result = await handler.run(ctx)
             outcome = {"status": JobStatus.SUCCEEDED, "result": result, "progress": 1.0}
@@ -304,15 +333,11 @@ class JobRunner:
                 "hint": "see engine.log",
             }
             outcome = self._after_error(job, payload, retryable=False, retry_after=None)
-        finally:
-            self._forget(job.id)
-        if outcome["status"] is not JobStatus.QUEUED:  # ended: its scratch files go
-            await asyncio.to_thread(shutil.rmtree, ctx.workdir, True)
-        await self._finish(job.id, ctx, outcome)
-        self._wake.set()
+        return outcome
 
     def _forget(self, job_id: str) -> None:
         self._tasks.pop(job_id, None)
+        self._phase.pop(job_id, None)
         self._contexts.pop(job_id, None)
         self._dirty.discard(job_id)
         self._cancel_asked.discard(job_id)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -230,9 +232,10 @@ class Waiting(JobHandler):
 
     kind = "test.waiting"
 
-    def __init__(self) -> None:
+    def __init__(self, linger: float = 0.0) -> None:
         self.began = 0
         self.going = 0
+        self.linger = linger  # how long its clean-up takes once cancelled
 
     def check(self, params: dict[str, Any]) -> dict[str, Any]:
         return params
@@ -242,6 +245,9 @@ class Waiting(JobHandler):
         self.going += 1
         try:
             await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(self.linger)
+            raise
         finally:
             self.going -= 1
         return {}
@@ -253,7 +259,7 @@ def test_a_cancel_that_meets_the_dispatcher_ends_the_job(tmp_path: Path, when: s
     after Retry) ends it: the job is cancelled in the store and no run of it goes on."""
     waiting = Waiting()
 
-    async def body(runner: JobRunner) -> tuple[Job, Job, int]:
+    async def body(runner: JobRunner) -> tuple[list[Job], Job, int]:
         cancels: list[asyncio.Future[Job]] = []
         claim = runner._claim  # the dispatcher's step between reading the queue and starting
 
@@ -261,21 +267,21 @@ def test_a_cancel_that_meets_the_dispatcher_ends_the_job(tmp_path: Path, when: s
             if when == "while it is claimed":  # the cancel looks before the claim commits
                 cancels.append(asyncio.ensure_future(runner.cancel(job_id)))
             claimed = await claim(job_id)
-            if when == "as its task starts":  # the cancel runs before the task's first step
-                cancels.append(asyncio.ensure_future(runner.cancel(job_id)))
+            if when == "as its task starts":  # two cancels run before the task's first step
+                cancels.extend(asyncio.ensure_future(runner.cancel(job_id)) for _ in range(2))
             return claimed
 
         runner._claim = claim_meeting_a_cancel  # type: ignore[method-assign]
         job = await runner.submit("test.waiting", {})
         while not cancels:
             await asyncio.sleep(0.01)
-        answered = await asyncio.wait_for(cancels[0], 10)
+        answered = [await asyncio.wait_for(c, 10) for c in cancels]
         await asyncio.sleep(0.2)  # time for a run the cancel missed to show itself
         stored = await runner.store.read(lambda tx: tx.jobs.get(job.id))
         return answered, stored, len(runner.running())
 
     (answered, stored, running), events = run_with(tmp_path, {"test.waiting": waiting}, body)
-    assert answered.status is JobStatus.CANCELLED
+    assert [a.status for a in answered] == [JobStatus.CANCELLED] * len(answered)
     assert stored.status is JobStatus.CANCELLED
     assert running == 0 and waiting.going == 0
     assert [d["status"] for k, d in events if k == "job.updated"][-1] == "cancelled"
@@ -302,6 +308,78 @@ def test_only_an_ended_job_that_did_not_succeed_can_be_retried(tmp_path: Path) -
     (refusals, retried), _ = run_with(tmp_path, {"test.waiting": waiting}, body)
     assert "running" in refusals[0] and "only failed or cancelled jobs" in refusals[0]
     assert retried.status is JobStatus.QUEUED and waiting.began >= 1
+
+
+class Quick(JobHandler):
+    kind = "test.quick"
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        return params
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        self.done = True
+        return {"answer": 42}
+
+
+@pytest.mark.parametrize("then", ["cancel", "stop"])
+def test_a_run_that_is_ending_keeps_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    """A cancel or an engine stop that comes while a finished run clears its scratch files
+    (slow on a busy machine) waits for the run to record its end: it is neither turned into
+    a cancel nor left running to be run again."""
+    real = shutil.rmtree
+
+    def slow(path: Any, *args: Any, **kw: Any) -> None:
+        time.sleep(0.5)
+        real(path, *args, **kw)
+
+    monkeypatch.setattr(shutil, "rmtree", slow)
+    monkeypatch.setattr("studio.jobs._runner._CLAIM_PATIENCE", 0.05)
+    quick = Quick()
+
+    async def body(runner: JobRunner) -> tuple[Job | None, Job]:
+        job = await runner.submit("test.quick", {})
+        while not quick.done:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the run is clearing its files now
+        answered = await runner.cancel(job.id) if then == "cancel" else None
+        if then == "stop":
+            await runner.stop()
+        return answered, await runner.store.read(lambda tx: tx.jobs.get(job.id))
+
+    (answered, stored), _ = run_with(tmp_path, {"test.quick": quick}, body)
+    assert stored.status is JobStatus.SUCCEEDED and stored.result == {"answer": 42}
+    if answered is not None:
+        assert answered.status is JobStatus.SUCCEEDED
+
+
+def test_the_same_work_asked_for_while_a_cancel_ends_it_is_new_work(tmp_path: Path) -> None:
+    """A submit that comes while a cancelled run is still cleaning up is not answered with
+    that run (it would end cancelled); a retry of a cancelled job whose work was asked for
+    again since is refused (it would run twice)."""
+    waiting = Waiting(linger=0.3)
+
+    async def body(runner: JobRunner) -> tuple[Job, Job, Job, str]:
+        first = await runner.submit("test.waiting", {"n": 1})
+        while not waiting.going:
+            await asyncio.sleep(0.01)
+        cancelling = asyncio.ensure_future(runner.cancel(first.id))
+        await asyncio.sleep(0.1)  # its clean-up is under way
+        again = await runner.submit("test.waiting", {"n": 1})
+        cancelled = await cancelling
+        with pytest.raises(IllegalTransition) as refused:
+            await runner.retry(first.id)
+        later = await runner.store.read(lambda tx: tx.jobs.get(again.id))
+        return cancelled, again, later, str(refused.value)
+
+    (cancelled, again, later, refusal), _ = run_with(tmp_path, {"test.waiting": waiting}, body)
+    assert cancelled.status is JobStatus.CANCELLED
+    assert again.id != cancelled.id and later.status is JobStatus.RUNNING
+    assert again.id in refusal
 
 
 def test_concurrency_per_kind_and_progress_is_coalesced(tmp_path: Path) -> None:

@@ -140,12 +140,11 @@ class _Tools:
         return tx.projects.replace(current.model_copy(update=changes | {"updated_at": utcnow()}))
 
     async def act(self, scene: Scene, action: SceneAction, **kw: Any) -> Scene:
+        take_id = kw.pop("take_id", None)  # out here: the store may run ``op`` twice
+
         def op(tx: Tx) -> Scene:
-            current = tx.scenes.get(scene.id)
-            take = tx.takes.get(kw.pop("take_id")) if "take_id" in kw else None
-            return tx.scenes.save(
-                current.apply(action, take=take, **kw), expected_revision=current.revision
-            )
+            take = tx.takes.get(take_id) if take_id is not None else None
+            return _saved(tx, tx.scenes.get(scene.id), action, take=take, **kw)
 
         moved = await self.ctx.store.write(op)
         self.ctx.publish("scene.updated", moved.model_dump(mode="json"))
@@ -224,10 +223,7 @@ class _Tools:
             # the project on the new mood with scenes still on the old one, nor half of it
             project = self._updated(tx, mood_id=found.id)
             moved = [
-                tx.scenes.save(
-                    scene.apply(SceneAction.EDIT, mood_id=found.id),
-                    expected_revision=scene.revision,
-                )
+                _saved(tx, scene, SceneAction.EDIT, mood_id=found.id)
                 for scene in tx.scenes.list(self.project_id)
                 if scene.mood_id != found.id
             ]
@@ -356,10 +352,8 @@ class _Tools:
             for scene in tx.scenes.list(self.project_id):
                 said = set(re.findall(r"[a-z]+", scene.prompt.lower()))
                 if words & said and character.id not in scene.characters:
-                    changed = scene.apply(
-                        SceneAction.EDIT, characters=[*scene.characters, character.id]
-                    )
-                    moved.append(tx.scenes.save(changed, expected_revision=scene.revision))
+                    characters = [*scene.characters, character.id]
+                    moved.append(_saved(tx, scene, SceneAction.EDIT, characters=characters))
             return kept, moved
 
         kept, moved = await self.ctx.store.write(attach)
@@ -686,6 +680,11 @@ class _Tools:
                 estimate=model.estimate(request),
             ),
         )
+
+
+def _saved(tx: Tx, scene: Scene, action: SceneAction, **kw: Any) -> Scene:
+    """``scene`` (as read in ``tx``) moved by ``action`` and saved; refused if it changed since."""
+    return tx.scenes.save(scene.apply(action, **kw), expected_revision=scene.revision)
 
 
 def _other_camera(scene: Scene) -> CameraMove:

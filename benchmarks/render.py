@@ -15,8 +15,8 @@ process so one's memory never counts for another:
 - encode-only floor: one ffmpeg encoding the frames the studio's renderer makes (YUV 4:2:0,
   written beforehand to a raw file in RAM where there is room, so ffmpeg converts nothing and
   reads no disk) with the same encoder settings, and encoding and muxing the song's AAC in the
-  same command. The floor plus the subtitles
-  burned (same command with the ``ass`` filter) is shown too: it is work every contender does.
+  same command. The floor plus the subtitles burned (same command with the ``ass`` filter) is
+  shown too: it is work every contender does.
 - studio: ``compile_plan`` and ``render_video`` (segments, mux, and read-back verification;
   the verification is timed again on its own afterwards).
 - MoviePy 2 (the ``bench`` extra), the idiomatic way: an ImageClip per scene resized by a
@@ -27,15 +27,14 @@ process so one's memory never counts for another:
 
 Each contender runs ``--rounds`` times (MoviePy once), the contenders taking turns; a row shows
 the median wall time, and its ratio to the floor is the median of each round's ratio to that
-round's floor. Times are wall clock; a Python contender's time starts after its imports. CPU
-is user and system time of the contender and every process it waited for (its encoders), also
-from after its imports: less noisy than wall time on a shared machine, and on two cores what
-a contender adds to the encoder's work is what it costs. Peak memory is the
-sum of the resident memory of the contender's process tree (its encoders included), sampled
-every 20 ms, with an upper bound for what happened between samples (each live process's own
-peak, summed). The machine is shared and noisy: read the ratios, not the seconds. Results go
-to stdout as Markdown and to benchmarks/results/render.json.
-"""
+round's floor (the lowest and highest of those beside it). Times are wall clock; a Python
+contender's time starts after its imports. CPU is user and system time of the contender and
+every process it waited for (its encoders), also from after its imports: less noisy than wall
+time on a shared machine, and on two cores what a contender adds to the encoder's work is what
+it costs. Peak memory is the sum of the resident memory of the contender's process tree (its
+encoders included), sampled every 20 ms, with an upper bound for what happened between samples
+(each live process's own peak, summed). The machine is shared and noisy: read the ratios, not
+the seconds. Results go to stdout as Markdown and to benchmarks/results/render.json."""
 
 from __future__ import annotations
 
@@ -531,9 +530,8 @@ def _run_all(
     work: Workload, folder: Path, *, moviepy: bool, rounds: int
 ) -> tuple[list[dict[str, Any]], float]:
     """Every contender on ``work``, one at a time, ``rounds`` times over; returns a row per
-    contender (its median wall time; its ratio to the floor is the median of each round's
-    ratio to that round's floor) and the seconds the studio's frames took to make alone
-    (written to the floor's raw file)."""
+    contender (``_rows``) and the seconds the studio's frames took to make alone (written to
+    the floor's raw file)."""
     subtitles = folder / "lyrics.ass"
     subtitles.write_text(work.subtitles(), encoding="utf-8")
     spec = work.save(folder / "workload.json")
@@ -592,7 +590,7 @@ def _rounds(
 
 def _rows(work: Workload, runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """A row per contender: its median wall time; its ratio to the floor the median of each
-    round's ratio to that round's floor."""
+    round's ratio to that round's floor, those ratios kept beside it."""
     floors = [r["wall_seconds"] for r in runs["encode-only floor"]]
     floor_cpus = [r["cpu_seconds"] for r in runs["encode-only floor"]]
     rows = []

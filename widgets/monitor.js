@@ -38,6 +38,25 @@ function render({ model, el }) {
     );
   }
 
+  // what decides a job row's elements; the row is rebuilt only when this changes
+  function shape(job) {
+    return JSON.stringify([job.status, job.kind, job.project, job.attempts, Boolean(job.stage), job.log.length > 1, model.get("role")]);
+  }
+
+  // what moves while a job runs, changed in place: a running job's row is the same nodes from
+  // one progress event to the next, so a click on its Cancel is never lost to a repaint and an
+  // open log stays open
+  function update(row, job) {
+    const pct = Math.round(job.progress * 100);
+    row.querySelector(".mon-bar").setAttribute("aria-valuenow", pct);
+    row.querySelector('[data-testid="progress"]').style.width = `${pct}%`;
+    row.querySelector('[data-testid="job-message"]').textContent = job.error || job.message || (LIVE.has(job.status) ? "waiting…" : "");
+    const stage = row.querySelector('[data-testid="job-stage"]');
+    if (stage) stage.textContent = job.stage;
+    const log = row.querySelector('[data-testid="log"]');
+    if (log) log.textContent = job.log.join("\n");
+  }
+
   function renderRow(r) {
     const open = playing.has(r.id);
     const url = open && r.sha ? media.url(r.sha, "video") : null;
@@ -62,14 +81,16 @@ function render({ model, el }) {
     const renders = model.get("renders");
     const live = jobs.filter((j) => LIVE.has(j.status)).length;
     title.textContent = `${model.get("project_name") ? `Jobs · ${model.get("project_name")}` : "Every project"} · ${live} running · ${renders.length} render(s)`;
-    // a row is rebuilt only when its job changed, so a button is never swapped under a click
     const known = new Map([...jobsEl.querySelectorAll("[data-job]")].map((n) => [n.getAttribute("data-job"), n]));
     const rows = jobs.map((job) => {
-      const key = JSON.stringify(job);
+      const key = shape(job);
       const old = known.get(job.id);
-      if (old && old.dataset.key === key) return old;
+      if (old && old.dataset.shape === key) {
+        update(old, job);
+        return old;
+      }
       const made = jobRow(job);
-      made.dataset.key = key;
+      made.dataset.shape = key;
       return made;
     });
     keepChildren(jobsEl, rows.length ? rows : [h("div", { class: "studio-empty" }, "No jobs yet.")]);

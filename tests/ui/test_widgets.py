@@ -151,6 +151,17 @@ def test_render_monitor_in_the_browser(lab: Lab, page: Page, board: Board) -> No
         arg=job.id,
     )
     both_themes(lab, page, page.locator(".studio-monitor"), "monitor")
+    # the running row is patched, not rebuilt, as progress comes in: the Cancel under the
+    # pointer is the same node a whole percent of progress later (a click swapped between
+    # press and release is lost)
+    cancel = row.get_by_test_id("cancel").element_handle()
+    width = row.get_by_test_id("progress").evaluate("n => parseFloat(n.style.width)")
+    page.wait_for_function(
+        "([id, w]) => parseFloat(document.querySelector("
+        "`[data-job='${id}'] [data-testid=progress]`).style.width) > w",
+        arg=[job.id, width],
+    )
+    assert cancel.evaluate("n => n.isConnected")
     row.get_by_test_id("cancel").click()
     expect(row.get_by_test_id("job-status")).to_have_text("cancelled")
     assert board.ask(lambda c: c.job(job.id)).status.value == "cancelled"

@@ -13,29 +13,31 @@ function render({ model, el }) {
   const title = h("span", { class: "studio-title" });
   body.append(h("div", { class: "studio-toolbar" }, title), jobsEl, rendersEl);
 
+  // a job row's elements; what moves while the job runs is filled in by update()
   function jobRow(job) {
     const may = model.get("role") !== "reviewer"; // a reviewer's key cannot cancel or retry
     const live = LIVE.has(job.status);
-    const pct = Math.round(job.progress * 100);
-    return h(
+    const row = h(
       "div",
       { class: "mon-job", "data-testid": "job", "data-job": job.id, "data-status": job.status },
       h("div", { class: "mon-job-head" },
         h("strong", {}, job.kind),
         job.project ? h("span", { class: "mon-project", "data-testid": "job-project" }, job.project) : null,
         h("span", { class: `studio-badge ${TONE[job.status] || ""}`, "data-testid": "job-status" }, job.status),
-        job.stage ? h("span", { class: "mon-stage", "data-testid": "job-stage" }, job.stage) : null,
+        job.stage ? h("span", { class: "mon-stage", "data-testid": "job-stage" }) : null,
         job.attempts > 1 ? h("span", { class: "studio-badge warn" }, `attempt ${job.attempts}`) : null,
         h("span", { class: "mon-spacer" }),
         live && may ? h("button", { "data-testid": "cancel", onclick: () => act(model, "cancel", { job: job.id }) }, "Cancel") : null,
         may && ["failed", "cancelled"].includes(job.status) ? h("button", { "data-testid": "retry", onclick: () => act(model, "retry", { job: job.id }) }, "Retry") : null,
       ),
-      h("div", { class: "mon-bar", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
-        h("div", { class: `mon-fill ${TONE[job.status] || ""}`, "data-testid": "progress", style: { width: `${pct}%` } }),
+      h("div", { class: "mon-bar", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100 },
+        h("div", { class: `mon-fill ${TONE[job.status] || ""}`, "data-testid": "progress" }),
       ),
-      h("div", { class: "mon-message", "data-testid": "job-message" }, job.error || job.message || (live ? "waiting…" : "")),
-      job.log.length > 1 ? h("details", { class: "mon-log" }, h("summary", {}, "log"), h("pre", { "data-testid": "log" }, job.log.join("\n"))) : null,
+      h("div", { class: "mon-message", "data-testid": "job-message" }),
+      job.log.length > 1 ? h("details", { class: "mon-log" }, h("summary", {}, "log"), h("pre", { "data-testid": "log" })) : null,
     );
+    update(row, job);
+    return row;
   }
 
   // what decides a job row's elements; the row is rebuilt only when this changes

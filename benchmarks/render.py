@@ -730,8 +730,7 @@ def _print(
           f"cores, load {machine['load_average_at_start'][0]:.2f})\n")  # fmt: skip
     print(
         "| contender | song (s) | wall (s) | ratio to floor (rounds) | CPU (s) | CPU ratio "
-        "| x real time "
-        "| peak RSS (MB; bound) |\n|---|---|---|---|---|---|---|---|"
+        "| x real time | peak RSS (MB; bound) |\n|---|---|---|---|---|---|---|---|"
     )
     for r in rows:
         print(

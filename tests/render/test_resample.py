@@ -1,25 +1,43 @@
 """The resampler behind every camera move: the same picture as OpenCV's bilinear warp, with
-finer positions, and the warp itself wherever the fast path does not apply. The fast path is
-tried both ways: from the picture alone, and from the picture with its transpose kept beside
-it (as a still's is), where the passes run in the other order."""
+finer positions, and the warp itself wherever the fast paths do not apply. Each test runs each
+way a plane is resampled: in one pass (where the CPU has AVX-512 VBMI), in two passes from the
+picture alone, and in two passes from the picture with its transpose kept beside it (as a
+still's is), where the passes run in the other order."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 import pytest
 
+from studio.render import _resample
 from studio.render._resample import resample
 
-KEPT = pytest.mark.parametrize("kept", [False, True], ids=["upright", "transpose kept"])
+Resample = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _resample(picture: np.ndarray, matrix: np.ndarray, kept: bool) -> np.ndarray:
-    turned = np.ascontiguousarray(picture.T) if kept else None
-    return resample(picture, matrix, turned=turned)
+def _has_one_pass() -> bool:
+    return _resample._compiled()[1] is not None
+
+
+@pytest.fixture(params=["one pass", "two passes", "transpose kept"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Resample:
+    if request.param == "one pass":
+        if not _has_one_pass():
+            pytest.skip("this CPU has no AVX-512 VBMI: its renders take the two passes")
+    else:
+        monkeypatch.setattr(_resample, "_one_pass", lambda ax, width: None)
+    kept = request.param == "transpose kept"
+
+    def run(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        turned = np.ascontiguousarray(picture.T) if kept else None
+        return resample(picture, matrix, turned=turned)
+
+    return run
 
 
 def _warp(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -28,7 +46,6 @@ def _warp(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(picture, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
-@KEPT
 @pytest.mark.parametrize(
     "matrix",
     [
@@ -38,32 +55,28 @@ def _warp(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     ],
 )
 def test_zooms_and_pans_give_the_bilinear_warps_picture(
-    matrix: list[list[float]], kept: bool
+    matrix: list[list[float]], way: Resample
 ) -> None:
     picture = np.random.default_rng(1).integers(0, 256, (181, 322), dtype=np.uint8)
     m = np.array(matrix)
-    made, warped = _resample(picture, m, kept), _warp(picture, m)
+    made, warped = way(picture, m), _warp(picture, m)
     assert made.shape == picture.shape and made.dtype == np.uint8
     # positions rounded to 1/256 pixel here, values carried at 16 bits: a level apart at most
     assert np.abs(made.astype(int) - warped.astype(int)).max() <= 1
     assert np.abs(made.astype(int) - warped.astype(int)).mean() < 0.3
 
 
-@KEPT
-def test_a_half_pixel_shift_lands_halfway_between_pixels(kept: bool) -> None:
-    ramp = np.tile(np.arange(0, 200, 10, dtype=np.uint8), (6, 1))  # 0, 10, 20, ... per column
-    shifted = _resample(ramp, np.array([[1.0, 0, 0.5], [0, 1.0, 0]]), kept)
-    assert shifted[:, :-1].tolist() == [list(range(5, 195, 10))] * 6
-    assert (shifted[:, -1] == 190).all()  # past the edge: the edge pixel, never a border colour
+def test_a_half_pixel_shift_lands_halfway_between_pixels(way: Resample) -> None:
+    ramp = np.tile(np.arange(0, 256, 2, dtype=np.uint8), (6, 1))  # 0, 2, 4, ... per column
+    shifted = way(ramp, np.array([[1.0, 0, 0.5], [0, 1.0, 0]]))
+    assert shifted[:, :-1].tolist() == [list(range(1, 255, 2))] * 6
+    assert (shifted[:, -1] == 254).all()  # past the edge: the edge pixel, never a border colour
 
 
-@KEPT
-def test_positions_are_exact_to_a_small_fraction_of_a_pixel(kept: bool) -> None:
-    step = np.zeros((4, 8), np.uint8)
-    step[:, 4:] = 255  # a hard edge between columns 3 and 4
-    at = [
-        _resample(step, np.array([[1.0, 0, k / 256], [0, 1.0, 0]]), kept)[0, 3] for k in range(256)
-    ]
+def test_positions_are_exact_to_a_small_fraction_of_a_pixel(way: Resample) -> None:
+    step = np.zeros((4, 128), np.uint8)
+    step[:, 64:] = 255  # a hard edge between columns 63 and 64
+    at = [way(step, np.array([[1.0, 0, k / 256], [0, 1.0, 0]]))[0, 63] for k in range(256)]
     assert all(b >= a for a, b in itertools.pairwise(at))  # a smooth, monotonic sweep
     assert len(set(at)) > 200  # a shift of 1/256 pixel shows (whole-pixel steps give 2 values)
 
@@ -79,18 +92,17 @@ def test_a_turn_or_colour_picture_is_left_to_opencv() -> None:
     assert np.array_equal(resample(colour, zoom), _warp(colour, zoom))
 
 
-@KEPT
-def test_each_frame_is_its_own_array(kept: bool) -> None:
+def test_each_frame_is_its_own_array(way: Resample) -> None:
     """The buffers reused between frames never leak out: two frames made one after the other
     are both intact."""
     picture = np.random.default_rng(3).integers(0, 256, (90, 160), dtype=np.uint8)
-    first = _resample(picture, np.array([[0.9, 0, 4.0], [0, 0.9, 2.0]]), kept)
+    first = way(picture, np.array([[0.9, 0, 4.0], [0, 0.9, 2.0]]))
     copy = first.copy()
-    _resample(picture, np.array([[0.8, 0, 9.0], [0, 0.8, 5.0]]), kept)
+    way(picture, np.array([[0.8, 0, 9.0], [0, 0.8, 5.0]]))
     assert np.array_equal(first, copy)
 
 
-def test_a_4k_plane_on_a_worker_thread_gives_the_warps_picture() -> None:
+def test_a_4k_plane_on_a_worker_thread_gives_the_warps_picture(way: Resample) -> None:
     """The widest pictures the render makes, on a thread as a render job runs: the pass keeps
     each row's taps on the stack, which a thread's stack must hold. The picture is smooth:
     OpenCV's positions, in 1/32 pixel, would be levels off on noise this many pixels wide."""
@@ -98,5 +110,49 @@ def test_a_4k_plane_on_a_worker_thread_gives_the_warps_picture() -> None:
     picture = np.asarray(cv2.GaussianBlur(noise, (0, 0), 2), np.uint8)
     m = np.array([[0.97, 0, 51.37], [0, 0.97, 30.11]])
     with ThreadPoolExecutor(1) as pool:
-        made = pool.submit(resample, picture, m, turned=np.ascontiguousarray(picture.T)).result()
+        made = pool.submit(way, picture, m).result()
     assert np.abs(made.astype(int) - _warp(picture, m).astype(int)).max() <= 1
+
+
+def test_the_one_pass_gives_exactly_the_two_passes_picture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any size a vector wide or more (not only whole vectors: the last vector of a row
+    overlaps the one before), any scale it takes, from below the picture to past its edges,
+    and a picture that is a view into a wider one."""
+    if not _has_one_pass():
+        pytest.skip("this CPU has no AVX-512 VBMI: its renders take the two passes")
+    rng = np.random.default_rng(5)
+    cases = []
+    for _ in range(60):
+        h, w = int(rng.integers(2, 300)), int(rng.integers(64, 700))
+        matrix = np.array(
+            [
+                [rng.uniform(0.05, 1.98), 0, rng.uniform(-20, w)],
+                [0, rng.uniform(0.05, 3.0), rng.uniform(-20, h)],
+            ]
+        )
+        cases.append((rng.integers(0, 256, (h, w), dtype=np.uint8), matrix))
+    wide = rng.integers(0, 256, (120, 400), dtype=np.uint8)
+    cases.append((wide[:, 7:301], np.array([[0.9, 0, 5.5], [0, 0.9, 3.3]])))
+    for picture, matrix in cases:
+        assert _resample._one_pass(matrix[0, 0], picture.shape[1]) is not None
+    one = [resample(picture, matrix) for picture, matrix in cases]
+    monkeypatch.setattr(_resample, "_one_pass", lambda ax, width: None)
+    two = [resample(picture, matrix) for picture, matrix in cases]
+    for a, b in zip(one, two, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_what_the_one_pass_cannot_reach_takes_the_two_passes() -> None:
+    """A row narrower than a vector, or a scale whose taps spread past two vectors (shrinking
+    the picture to less than about half), still comes out as the warp's picture."""
+    rng = np.random.default_rng(6)
+    narrow = rng.integers(0, 256, (40, 50), dtype=np.uint8)
+    noise = rng.integers(0, 256, (80, 600), dtype=np.uint8)
+    shrink = np.asarray(cv2.GaussianBlur(noise, (0, 0), 2), np.uint8)
+    for picture, matrix in [
+        (narrow, np.array([[0.9, 0, 2.2], [0, 0.9, 1.1]])),
+        (shrink, np.array([[2.5, 0, 0.3], [0, 1.0, 0.0]])),
+    ]:
+        assert _resample._one_pass(matrix[0, 0], picture.shape[1]) is None
+        made = resample(picture, matrix)
+        assert np.abs(made.astype(int) - _warp(picture, matrix).astype(int)).max() <= 1

@@ -118,24 +118,13 @@ def _below(a: float, b: float, size: int, i: int) -> int:
 
 
 _BLEND_ROWS = r"""
-; Row i of out (columns wide) blends source rows k - lo and k - lo + 1, where s = a * i + b
-; clamped to [0, size - 1], k = min(floor(s), size - 2), and the second row's weight is
-; t = s - k in 1/256, rounded: out = (first * (256 - t) + second * t + 128) >> 8, which
-; stays below 2^16 (first, second <= 255). The rows' offsets and weights are found first, in
-; a loop of their own: found row by row, their latency would hold up every row's blend.
-define void @blend_rows(ptr noalias readonly %source, i64 %stride, i64 %lo, double %a,
-                        double %b, i64 %size, ptr noalias writeonly %out, i64 %rows,
-                        i64 %out_stride, i64 %columns) {
-entry:
-  %offsets = alloca i64, i64 %rows
-  %weights = alloca i16, i64 %rows
+; A tap of output row (or column) n: the source position s = a * n + b clamped to
+; [0, size - 1], its first source row k = min(floor(s), size - 2), and the second row's weight
+; t = s - k in 1/256, rounded. Both passes find their taps here.
+define internal { i64, i16 } @tap(double %a, double %b, i64 %size, i64 %n) alwaysinline {
   %size.1 = sub i64 %size, 1
   %top = sitofp i64 %size.1 to double
   %k.top = sub i64 %size, 2
-  %any = icmp sgt i64 %rows, 0
-  br i1 %any, label %tap, label %done
-tap:
-  %n = phi i64 [0, %entry], [%n.next, %tap]
   %n.f = sitofp i64 %n to double
   %an = fmul double %a, %n.f
   %at = fadd double %an, %b
@@ -147,7 +136,29 @@ tap:
   %frac = fsub double %s, %k.f
   %t.256 = fmul double %frac, 256.0
   %t.r = fadd double %t.256, 0.5
-  %t.n = fptosi double %t.r to i16
+  %t = fptosi double %t.r to i16
+  %found.k = insertvalue { i64, i16 } poison, i64 %k, 0
+  %found = insertvalue { i64, i16 } %found.k, i16 %t, 1
+  ret { i64, i16 } %found
+}
+
+; Row i of out (columns wide) blends source rows k - lo and k - lo + 1 of row i's tap (k, t):
+; out = (first * (256 - t) + second * t + 128) >> 8, which stays below 2^16 (first, second
+; <= 255). The rows' offsets and weights are found first, in a loop of their own: found row by
+; row, their latency would hold up every row's blend.
+define void @blend_rows(ptr noalias readonly %source, i64 %stride, i64 %lo, double %a,
+                        double %b, i64 %size, ptr noalias writeonly %out, i64 %rows,
+                        i64 %out_stride, i64 %columns) {
+entry:
+  %offsets = alloca i64, i64 %rows
+  %weights = alloca i16, i64 %rows
+  %any = icmp sgt i64 %rows, 0
+  br i1 %any, label %tap, label %done
+tap:
+  %n = phi i64 [0, %entry], [%n.next, %tap]
+  %found = call { i64, i16 } @tap(double %a, double %b, i64 %size, i64 %n)
+  %k = extractvalue { i64, i16 } %found, 0
+  %t.n = extractvalue { i64, i16 } %found, 1
   %k.lo = sub i64 %k, %lo
   %offset.n = mul i64 %k.lo, %stride
   %offset.p = getelementptr inbounds i64, ptr %offsets, i64 %n
@@ -214,13 +225,13 @@ def _splat(value: int) -> str:
 _WARP_ROWS = (
     r"""
 ; The whole resample of a plane with no turn in its matrix: output (i, j) takes the source at
-; (ax * j + bx, ay * i + by), each clamped as in blend_rows. The columns' taps are found
-; once: for each vector of 64 output columns (the last one moved back to end at the edge, so
-; it may overlap the one before), where its first tap lies in the source row (base), each
-; column's two taps counted from there (within 128: two vectors), and their weights. Then
-; each output row blends its two source rows into %row (only the columns the taps reach),
-; and each vector of the output row is two permutes of the 128 bytes of %row from its base
-; (vpermi2b) and one blend: the same values as blend_rows on the rows, then on the columns.
+; (ax * j + bx, ay * i + by), each tap found by @tap, as in blend_rows. The columns' taps are
+; found once: for each vector of 64 output columns (the last one moved back to end at the
+; edge, so it may overlap the one before), where its first tap lies in the source row (base),
+; each column's two taps counted from there (within 128: two vectors), and their weights.
+; Then each output row blends its two source rows into %row (only the columns the taps
+; reach), and each vector of the output row is two permutes of the 128 bytes of %row from its
+; base (vpermi2b) and one blend: the same values as blend_rows on the rows, then the columns.
 define void @warp_rows(ptr noalias readonly %source, i64 %stride, double %ay, double %by,
                        i64 %height, double %ax, double %bx, i64 %width,
                        ptr noalias writeonly %out, ptr noalias %row) {
@@ -235,23 +246,12 @@ entry:
   %bases = alloca i64, i64 %vectors
   %starts = alloca i64, i64 %vectors
   %width.1 = sub i64 %width, 1
-  %x.top = sitofp i64 %width.1 to double
-  %kx.top = sub i64 %width, 2
   br label %column.tap
 column.tap:
   %j = phi i64 [0, %entry], [%j.next, %column.tap]
-  %j.f = sitofp i64 %j to double
-  %xj = fmul double %ax, %j.f
-  %xb = fadd double %xj, %bx
-  %x.0 = call double @llvm.maxnum.f64(double %xb, double 0.0)
-  %x = call double @llvm.minnum.f64(double %x.0, double %x.top)
-  %x.k = fptosi double %x to i64
-  %k = call i64 @llvm.smin.i64(i64 %x.k, i64 %kx.top)
-  %k.f = sitofp i64 %k to double
-  %x.frac = fsub double %x, %k.f
-  %x.256 = fmul double %x.frac, 256.0
-  %x.r = fadd double %x.256, 0.5
-  %t = fptosi double %x.r to i16
+  %found.j = call { i64, i16 } @tap(double %ax, double %bx, i64 %width, i64 %j)
+  %k = extractvalue { i64, i16 } %found.j, 0
+  %t = extractvalue { i64, i16 } %found.j, 1
   %kx.j = getelementptr inbounds i64, ptr %kx, i64 %j
   store i64 %k, ptr %kx.j
   %tx.j = getelementptr inbounds i16, ptr %tx, i64 %j
@@ -302,24 +302,12 @@ rows:
   %kx.last = getelementptr inbounds i64, ptr %kx, i64 %width.1
   %k.last = load i64, ptr %kx.last
   %reach.hi = add i64 %k.last, 2
-  %height.1 = sub i64 %height, 1
-  %bottom = sitofp i64 %height.1 to double
-  %ky.top = sub i64 %height, 2
   br label %out.row
 out.row:
   %i = phi i64 [0, %rows], [%i.next, %out.row.end]
-  %i.f = sitofp i64 %i to double
-  %yi = fmul double %ay, %i.f
-  %yb = fadd double %yi, %by
-  %y.0 = call double @llvm.maxnum.f64(double %yb, double 0.0)
-  %y = call double @llvm.minnum.f64(double %y.0, double %bottom)
-  %y.k = fptosi double %y to i64
-  %ky = call i64 @llvm.smin.i64(i64 %y.k, i64 %ky.top)
-  %ky.f = sitofp i64 %ky to double
-  %y.frac = fsub double %y, %ky.f
-  %y.256 = fmul double %y.frac, 256.0
-  %y.r = fadd double %y.256, 0.5
-  %ty = fptosi double %y.r to i16
+  %found.i = call { i64, i16 } @tap(double %ay, double %by, i64 %height, i64 %i)
+  %ky = extractvalue { i64, i16 } %found.i, 0
+  %ty = extractvalue { i64, i16 } %found.i, 1
   %sy = sub i16 256, %ty
   %upper.at = mul i64 %ky, %stride
   %upper = getelementptr inbounds i8, ptr %source, i64 %upper.at

@@ -98,6 +98,7 @@ class Renderer:
     # -- checks and pictures
 
     def prepare(self) -> None:
+        warm_up()  # the resampler compiles while the pictures are read
         clips = self._clips_in(self.plan.first, self.plan.last)
         for clip in clips:
             if not clip.media.path.is_file():
@@ -114,7 +115,6 @@ class Renderer:
             firsts.setdefault(key, clip)
         with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
             list(pool.map(self._check, firsts.values()))
-        warm_up()  # the resampler loads while the encoders start
 
     def _check(self, clip: PlannedClip) -> None:
         if clip.media.kind == "still":

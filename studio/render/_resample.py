@@ -1,14 +1,17 @@
 """One plane of a frame resampled through a camera's matrix, bilinear and sub-pixel exact.
 
 Most of a render's frames are a still seen through a zoom or a pan: a matrix with no turn in
-it. Where the CPU can permute bytes across a whole vector (AVX-512 VBMI: Intel since Ice Lake,
-AMD since Zen 4), such a plane is resampled in one pass (``_WARP_ROWS``): each output row
-blends two source rows into a row that stays in the CPU's nearest cache, and the columns of
-that row are blended by two byte permutes a 64-pixel vector, their taps found once a plane.
-It reads the picture once and writes the frame once, and makes the 60 s reference render's
-frames in two thirds of the CPU of the two passes below.
+it. Such a plane is resampled in one pass (``_WARP_ROWS``): each output row blends two source
+rows into a row that stays in the CPU's nearest cache, and the columns of that row are
+gathered by byte shuffles and blended, their taps found once a plane. How the columns are
+gathered is the CPU's (``_OnePass``): with AVX-512 VBMI (Intel since Ice Lake, AMD since Zen
+4), two permutes across 128 bytes make 64 pixels, for any scale down to about a half; with AVX2
+(x86 since 2013-2015), each 16 pixels of a 32-pixel vector are one shuffle of the 16 bytes from
+their first tap and one of the 16 bytes after that, which reach while the picture is not shrunk
+(a camera move never shrinks it). It reads the picture once and writes the frame once.
 
-Elsewhere the plane is resampled in two passes, rows then columns, each a blend of two whole
+Elsewhere (another CPU, a shrink past the one pass's reach, a plane narrower than its
+vector) the plane is resampled in two passes, rows then columns, each a blend of two whole
 source rows (the columns pass works on the transposed image, so it blends rows too; a still
 keeps its transpose, so its passes go columns then rows and need one transpose, not two): a
 quarter of the CPU of OpenCV's ``warpAffine``, which computes a source position for every
@@ -35,6 +38,8 @@ import ctypes
 import functools
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -59,12 +64,13 @@ def resample(
         rows, columns = (ay, by, h), (ax, bx, w)
         one_pass = _one_pass(ax, w)
         if one_pass is not None:
+            warp_rows, lanes = one_pass
             if picture.strides[1] != 1:
                 picture = np.ascontiguousarray(picture)
             out = np.empty((h, w), np.uint8)
-            _, row_at = _scratch(1, w + 2 * _LANES, 3)  # a vector's reach past the last tap
+            _, row_at = _scratch(1, w + 2 * lanes, 3)  # a vector's reach past the last tap
             source = picture.ctypes.data
-            one_pass(source, picture.strides[0], *rows, *columns, out.ctypes.data, row_at)
+            warp_rows(source, picture.strides[0], *rows, *columns, out.ctypes.data, row_at)
             return out
         if turned is not None:  # columns first, on the transpose: the result stands upright
             out = np.empty((h, w), np.uint8)
@@ -213,37 +219,31 @@ declare double @llvm.minnum.f64(double, double)
 declare i64 @llvm.smin.i64(i64, i64)
 """
 
-_LANES = 64
-"""Pixels in a vector of the one pass: a column's two taps must lie within two vectors of the
-first tap of its vector, which holds for any scale down to about a half (``_one_pass``)."""
-
-
-def _splat(value: int) -> str:
-    return "<" + ", ".join([f"i16 {value}"] * _LANES) + ">"
-
-
-_WARP_ROWS = (
-    r"""
+_WARP_ROWS = r"""
 ; The whole resample of a plane with no turn in its matrix: output (i, j) takes the source at
 ; (ax * j + bx, ay * i + by), each tap found by @tap, as in blend_rows. The columns' taps are
-; found once: for each vector of 64 output columns (the last one moved back to end at the
-; edge, so it may overlap the one before), where its first tap lies in the source row (base),
-; each column's two taps counted from there (within 128: two vectors), and their weights.
-; Then each output row blends its two source rows into %row (only the columns the taps
-; reach), and each vector of the output row is two permutes of the 128 bytes of %row from its
-; base (vpermi2b) and one blend: the same values as blend_rows on the rows, then the columns.
+; found once: for each vector of LANES output columns (the last one moved back to end at the
+; edge, so it may overlap the one before), where the first tap of each window of WINDOW of its
+; columns lies in the source row (bases), each column's two taps counted from its window's
+; base, and their weights. Then each output row blends its two source rows into %row (only the
+; columns the taps reach), and each vector of the output row gathers its columns' taps from
+; %row (by the CPU's byte shuffles) and blends them: the same values as blend_rows on
+; the rows, then the columns.
 define void @warp_rows(ptr noalias readonly %source, i64 %stride, double %ay, double %by,
                        i64 %height, double %ax, double %bx, i64 %width,
                        ptr noalias writeonly %out, ptr noalias %row) {
 entry:
-  %vectors.up = add i64 %width, 63
-  %vectors = lshr i64 %vectors.up, 6
+  %vectors.up = add i64 %width, LANES
+  %vectors.up.1 = sub i64 %vectors.up, 1
+  %vectors = lshr i64 %vectors.up.1, LANES_SHIFT
+  %columns.all = shl i64 %vectors, LANES_SHIFT
+  %windows = lshr i64 %columns.all, WINDOW_SHIFT
   %kx = alloca i64, i64 %width
   %tx = alloca i16, i64 %width
-  %firsts = alloca <64 x i8>, i64 %vectors, align 64
-  %seconds = alloca <64 x i8>, i64 %vectors, align 64
-  %weights = alloca <64 x i16>, i64 %vectors, align 64
-  %bases = alloca i64, i64 %vectors
+  %firsts = alloca <LANES x i8>, i64 %vectors, align 64
+  %seconds = alloca <LANES x i8>, i64 %vectors, align 64
+  %weights = alloca <LANES x i16>, i64 %vectors, align 64
+  %bases = alloca i64, i64 %windows
   %starts = alloca i64, i64 %vectors
   %width.1 = sub i64 %width, 1
   br label %column.tap
@@ -261,22 +261,26 @@ column.tap:
   br i1 %columns.more, label %column.tap, label %vector
 vector:
   %v = phi i64 [0, %column.tap], [%v.next, %vector.end]
-  %v.64 = shl i64 %v, 6
-  %last.start = sub i64 %width, 64
-  %start = call i64 @llvm.smin.i64(i64 %v.64, i64 %last.start)
-  %base.p = getelementptr inbounds i64, ptr %kx, i64 %start
-  %base = load i64, ptr %base.p
-  %bases.v = getelementptr inbounds i64, ptr %bases, i64 %v
-  store i64 %base, ptr %bases.v
+  %v.lanes = shl i64 %v, LANES_SHIFT
+  %last.start = sub i64 %width, LANES
+  %start = call i64 @llvm.smin.i64(i64 %v.lanes, i64 %last.start)
   %starts.v = getelementptr inbounds i64, ptr %starts, i64 %v
   store i64 %start, ptr %starts.v
-  %firsts.v = getelementptr inbounds <64 x i8>, ptr %firsts, i64 %v
-  %seconds.v = getelementptr inbounds <64 x i8>, ptr %seconds, i64 %v
-  %weights.v = getelementptr inbounds <64 x i16>, ptr %weights, i64 %v
+  %firsts.v = getelementptr inbounds <LANES x i8>, ptr %firsts, i64 %v
+  %seconds.v = getelementptr inbounds <LANES x i8>, ptr %seconds, i64 %v
+  %weights.v = getelementptr inbounds <LANES x i16>, ptr %weights, i64 %v
   br label %lane
 lane:
   %m = phi i64 [0, %vector], [%m.next, %lane]
   %column = add i64 %start, %m
+  %m.window = and i64 %m, -WINDOW
+  %window.start = add i64 %start, %m.window
+  %base.p = getelementptr inbounds i64, ptr %kx, i64 %window.start
+  %base = load i64, ptr %base.p
+  %window.n = add i64 %v.lanes, %m
+  %window = lshr i64 %window.n, WINDOW_SHIFT
+  %bases.m = getelementptr inbounds i64, ptr %bases, i64 %window
+  store i64 %base, ptr %bases.m
   %kx.c = getelementptr inbounds i64, ptr %kx, i64 %column
   %k.c = load i64, ptr %kx.c
   %from = sub i64 %k.c, %base
@@ -291,7 +295,7 @@ lane:
   %weight.p = getelementptr inbounds i16, ptr %weights.v, i64 %m
   store i16 %t.c, ptr %weight.p
   %m.next = add nuw nsw i64 %m, 1
-  %lanes.more = icmp slt i64 %m.next, 64
+  %lanes.more = icmp slt i64 %m.next, LANES
   br i1 %lanes.more, label %lane, label %vector.end
 vector.end:
   %v.next = add nuw nsw i64 %v, 1
@@ -338,35 +342,22 @@ out.columns:
   br label %permute
 permute:
   %w = phi i64 [0, %out.columns], [%w.next, %permute]
-  %bases.w = getelementptr inbounds i64, ptr %bases, i64 %w
-  %base.w = load i64, ptr %bases.w
   %starts.w = getelementptr inbounds i64, ptr %starts, i64 %w
   %start.w = load i64, ptr %starts.w
-  %low.p = getelementptr inbounds i8, ptr %row, i64 %base.w
-  %low = load <64 x i8>, ptr %low.p, align 1
-  %high.p = getelementptr inbounds i8, ptr %low.p, i64 64
-  %high = load <64 x i8>, ptr %high.p, align 1
-  %firsts.w = getelementptr inbounds <64 x i8>, ptr %firsts, i64 %w
-  %fi = load <64 x i8>, ptr %firsts.w, align 64
-  %seconds.w = getelementptr inbounds <64 x i8>, ptr %seconds, i64 %w
-  %se = load <64 x i8>, ptr %seconds.w, align 64
-  %weights.w = getelementptr inbounds <64 x i16>, ptr %weights, i64 %w
-  %tw = load <64 x i16>, ptr %weights.w, align 64
-  %left.8 = call <64 x i8> @llvm.x86.avx512.vpermi2var.qi.512(
-      <64 x i8> %low, <64 x i8> %fi, <64 x i8> %high)
-  %right.8 = call <64 x i8> @llvm.x86.avx512.vpermi2var.qi.512(
-      <64 x i8> %low, <64 x i8> %se, <64 x i8> %high)
-  %left = zext <64 x i8> %left.8 to <64 x i16>
-  %right = zext <64 x i8> %right.8 to <64 x i16>
-  %sw = sub <64 x i16> SPLAT_256, %tw
-  %ls = mul nuw <64 x i16> %left, %sw
-  %rt = mul nuw <64 x i16> %right, %tw
-  %both = add nuw <64 x i16> %ls, %rt
-  %both.r = add nuw <64 x i16> %both, SPLAT_128
-  %blended.16 = lshr <64 x i16> %both.r, SPLAT_8
-  %blended = trunc <64 x i16> %blended.16 to <64 x i8>
+$GATHER
+  %weights.w = getelementptr inbounds <LANES x i16>, ptr %weights, i64 %w
+  %tw = load <LANES x i16>, ptr %weights.w, align 64
+  %left = zext <LANES x i8> %left.8 to <LANES x i16>
+  %right = zext <LANES x i8> %right.8 to <LANES x i16>
+  %sw = sub <LANES x i16> SPLAT_256, %tw
+  %ls = mul nuw <LANES x i16> %left, %sw
+  %rt = mul nuw <LANES x i16> %right, %tw
+  %both = add nuw <LANES x i16> %ls, %rt
+  %both.r = add nuw <LANES x i16> %both, SPLAT_128
+  %blended.16 = lshr <LANES x i16> %both.r, SPLAT_8
+  %blended = trunc <LANES x i16> %blended.16 to <LANES x i8>
   %dest.w = getelementptr inbounds i8, ptr %dest, i64 %start.w
-  store <64 x i8> %blended, ptr %dest.w, align 1
+  store <LANES x i8> %blended, ptr %dest.w, align 1
   %w.next = add nuw nsw i64 %w, 1
   %permutes.more = icmp slt i64 %w.next, %vectors
   br i1 %permutes.more, label %permute, label %out.row.end
@@ -377,36 +368,139 @@ out.row.end:
 finished:
   ret void
 }
+"""
 
+
+@dataclass(frozen=True)
+class _OnePass:
+    """One CPU's way of gathering a vector of output columns in ``warp_rows``: ``lanes``
+    columns a vector, each run of ``window`` of them gathered from a window of ``%row`` that
+    starts at its first column's first tap, and ``reach``, the largest column scale whose taps
+    stay in such a window."""
+
+    features: tuple[str, ...]  # what the CPU must have (LLVM's names)
+    lanes: int
+    window: int
+    reach: float
+    gather: str = field(repr=False)  # %row, %bases, %firsts, %seconds, %w to %left.8, %right.8
+    declare: str = field(repr=False)
+
+    def ir(self) -> str:
+        def splat(value: int) -> str:
+            return "<" + ", ".join([f"i16 {value}"] * self.lanes) + ">"
+
+        return (
+            _WARP_ROWS.replace("$GATHER", self.gather)
+            .replace("SPLAT_256", splat(256))
+            .replace("SPLAT_128", splat(128))
+            .replace("SPLAT_8", splat(8))
+            .replace("WINDOW_SHIFT", str(self.window.bit_length() - 1))
+            .replace("WINDOW", str(self.window))
+            .replace("LANES_SHIFT", str(self.lanes.bit_length() - 1))
+            .replace("LANES", str(self.lanes))
+            + self.declare
+        )
+
+
+_VBMI = _OnePass(
+    ("avx512vbmi", "avx512bw"),
+    lanes=64,
+    window=64,
+    reach=125 / 63,  # a column's second tap at most 63 * ax + 2 from its vector's first: < 128
+    gather=r"""
+  %bases.w = getelementptr inbounds i64, ptr %bases, i64 %w
+  %base.w = load i64, ptr %bases.w
+  %low.p = getelementptr inbounds i8, ptr %row, i64 %base.w
+  %low = load <64 x i8>, ptr %low.p, align 1
+  %high.p = getelementptr inbounds i8, ptr %low.p, i64 64
+  %high = load <64 x i8>, ptr %high.p, align 1
+  %firsts.w = getelementptr inbounds <64 x i8>, ptr %firsts, i64 %w
+  %fi = load <64 x i8>, ptr %firsts.w, align 64
+  %seconds.w = getelementptr inbounds <64 x i8>, ptr %seconds, i64 %w
+  %se = load <64 x i8>, ptr %seconds.w, align 64
+  %left.8 = call <64 x i8> @llvm.x86.avx512.vpermi2var.qi.512(
+      <64 x i8> %low, <64 x i8> %fi, <64 x i8> %high)
+  %right.8 = call <64 x i8> @llvm.x86.avx512.vpermi2var.qi.512(
+      <64 x i8> %low, <64 x i8> %se, <64 x i8> %high)""",
+    declare="""
 declare <64 x i8> @llvm.x86.avx512.vpermi2var.qi.512(<64 x i8>, <64 x i8>, <64 x i8>)
-""".replace("SPLAT_256", _splat(256))
-    .replace("SPLAT_128", _splat(128))
-    .replace("SPLAT_8", _splat(8))
+""",
 )
+"""Two permutes of the 128 bytes of %row from the vector's first tap (``vpermi2b``)."""
 
-_compiling = threading.Lock()
+_AVX2 = _OnePass(
+    ("avx2",),
+    lanes=32,
+    window=16,
+    reach=1.0,  # 16 columns' first taps at most 15 * ax apart: within the 16 bytes of a window
+    gather=r"""
+  %w.2 = shl i64 %w, 1
+  %bases.0 = getelementptr inbounds i64, ptr %bases, i64 %w.2
+  %base.0 = load i64, ptr %bases.0
+  %bases.1 = getelementptr inbounds i64, ptr %bases.0, i64 1
+  %base.1 = load i64, ptr %bases.1
+  %at.0 = getelementptr inbounds i8, ptr %row, i64 %base.0
+  %at.1 = getelementptr inbounds i8, ptr %row, i64 %base.1
+  %low.0 = load <16 x i8>, ptr %at.0, align 1
+  %low.1 = load <16 x i8>, ptr %at.1, align 1
+  %low = shufflevector <16 x i8> %low.0, <16 x i8> %low.1, <32 x i32> LANE_ORDER
+  %next.0.p = getelementptr inbounds i8, ptr %at.0, i64 1
+  %next.1.p = getelementptr inbounds i8, ptr %at.1, i64 1
+  %next.0 = load <16 x i8>, ptr %next.0.p, align 1
+  %next.1 = load <16 x i8>, ptr %next.1.p, align 1
+  %next = shufflevector <16 x i8> %next.0, <16 x i8> %next.1, <32 x i32> LANE_ORDER
+  %firsts.w = getelementptr inbounds <32 x i8>, ptr %firsts, i64 %w
+  %fi = load <32 x i8>, ptr %firsts.w, align 32
+  %left.8 = call <32 x i8> @llvm.x86.avx2.pshuf.b(<32 x i8> %low, <32 x i8> %fi)
+  %right.8 = call <32 x i8> @llvm.x86.avx2.pshuf.b(<32 x i8> %next, <32 x i8> %fi)""".replace(
+        "LANE_ORDER", "<" + ", ".join(f"i32 {i}" for i in range(32)) + ">"
+    ),
+    declare="""
+declare <32 x i8> @llvm.x86.avx2.pshuf.b(<32 x i8>, <32 x i8>)
+""",
+)
+"""Each half of the vector (a 128-bit lane) shuffles the 16 bytes of %row from its own first
+tap, and the same shuffle of the 16 bytes one further gives the second taps (``vpshufb``)."""
+
+_ONE_PASSES = (_VBMI, _AVX2)
+"""Best first."""
+
+_compiling = threading.RLock()
 
 
 def _kernel() -> Callable[..., None]:
-    """``blend_rows`` compiled (once in a process, whichever thread asks first)."""
+    """``blend_rows`` compiled (once in a process, whichever thread asks first), with the one
+    pass the CPU has."""
     with _compiling:
-        return _compiled()[0]
+        return _compiled(_best())[0]
 
 
-def _one_pass(ax: float, width: int) -> Callable[..., None] | None:
-    """``warp_rows``, where the CPU has it and a plane ``width`` wide at column scale ``ax``
-    suits it: at least a vector wide, and each vector's taps within two vectors (a column's
-    second tap at most ``63 * ax + 2`` from its vector's first)."""
-    if width < _LANES or 63 * ax + 2 > 2 * _LANES - 1:
+def _one_pass(ax: float, width: int) -> tuple[Callable[..., None], int] | None:
+    """``warp_rows`` and its vector's lanes, where the CPU has a one pass and a plane ``width``
+    wide at column scale ``ax`` suits it: at least a vector wide, its taps within reach."""
+    way = _best()
+    if way is None or width < way.lanes or ax > way.reach:
         return None
     with _compiling:
-        return _compiled()[1]
+        warp_rows = _compiled(way)[1]
+    return None if warp_rows is None else (warp_rows, way.lanes)
 
 
 @functools.cache
-def _compiled() -> tuple[Callable[..., None], Callable[..., None] | None, object]:
-    """The compiled passes (the one pass only where the CPU permutes bytes across a vector),
-    and the engine that holds their machine code (kept with them)."""
+def _best() -> _OnePass | None:
+    """The best one pass this CPU has, if any."""
+    with _compiling:
+        return next((way for way in _ONE_PASSES if _usable(way)), None)
+
+
+def _usable(way: _OnePass) -> bool:
+    has = _host()[1]
+    return all(has.get(feature, False) for feature in way.features)
+
+
+@functools.cache
+def _host() -> tuple[Any, dict[str, bool]]:
+    """LLVM's target machine for this CPU, and the CPU's features by LLVM's names."""
     import llvmlite.binding as llvm  # only a render needs LLVM loaded
 
     llvm.initialize_native_target()
@@ -415,8 +509,19 @@ def _compiled() -> tuple[Callable[..., None], Callable[..., None] | None, object
     machine = llvm.Target.from_default_triple().create_target_machine(
         cpu=llvm.get_host_cpu_name(), features=features.flatten(), opt=3
     )
-    one_pass = bool(features.get("avx512vbmi")) and bool(features.get("avx512bw"))
-    module = llvm.parse_assembly(_BLEND_ROWS + (_WARP_ROWS if one_pass else ""))
+    return machine, {name: bool(on) for name, on in features.items()}
+
+
+@functools.cache
+def _compiled(
+    way: _OnePass | None,
+) -> tuple[Callable[..., None], Callable[..., None] | None, object]:
+    """``blend_rows`` and ``way``'s one pass compiled (no way: ``blend_rows`` alone), and the
+    engine that holds their machine code (kept with them)."""
+    import llvmlite.binding as llvm
+
+    machine = _host()[0]
+    module = llvm.parse_assembly(_BLEND_ROWS + (way.ir() if way is not None else ""))
     module.triple, module.data_layout = machine.triple, str(machine.target_data)
     module.verify()
     builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(speed_level=3))
@@ -428,7 +533,7 @@ def _compiled() -> tuple[Callable[..., None], Callable[..., None] | None, object
     warp = ctypes.CFUNCTYPE(None, address, i64, real, real, i64, real, real, i64, address, address)
     return (
         blend(engine.get_function_address("blend_rows")),
-        warp(engine.get_function_address("warp_rows")) if one_pass else None,
+        warp(engine.get_function_address("warp_rows")) if way is not None else None,
         engine,
     )
 

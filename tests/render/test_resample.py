@@ -1,8 +1,8 @@
 """The resampler behind every camera move: the same picture as OpenCV's bilinear warp, with
 finer positions, and the warp itself wherever the fast paths do not apply. Each test runs each
-way a plane is resampled: in one pass (where the CPU has AVX-512 VBMI), in two passes from the
-picture alone, and in two passes from the picture with its transpose kept beside it (as a
-still's is), where the passes run in the other order."""
+way a plane is resampled: in one pass, by each CPU's way of gathering columns that this CPU has
+(AVX-512 VBMI, AVX2), in two passes from the picture alone, and in two passes from the picture
+with its transpose kept beside it (as a still's is), where the passes run in the other order."""
 
 from __future__ import annotations
 
@@ -19,16 +19,21 @@ from studio.render._resample import resample
 
 Resample = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-
-def _has_one_pass() -> bool:
-    return _resample._compiled()[1] is not None
+ONE_PASSES = {"one pass, AVX-512 VBMI": _resample._VBMI, "one pass, AVX2": _resample._AVX2}
 
 
-@pytest.fixture(params=["one pass", "two passes", "transpose kept"])
+def _this_cpus(name: str) -> _resample._OnePass:
+    way = ONE_PASSES[name]
+    if not _resample._usable(way):
+        pytest.skip(f"this CPU has no {', '.join(way.features)}: its renders take another way")
+    return way
+
+
+@pytest.fixture(params=[*ONE_PASSES, "two passes", "transpose kept"])
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Resample:
-    if request.param == "one pass":
-        if not _has_one_pass():
-            pytest.skip("this CPU has no AVX-512 VBMI: its renders take the two passes")
+    if request.param in ONE_PASSES:
+        one_pass = _this_cpus(request.param)
+        monkeypatch.setattr(_resample, "_best", lambda: one_pass)
     else:
         monkeypatch.setattr(_resample, "_one_pass", lambda ax, width: None)
     kept = request.param == "transpose kept"
@@ -114,25 +119,29 @@ def test_a_4k_plane_on_a_worker_thread_gives_the_warps_picture(way: Resample) ->
     assert np.abs(made.astype(int) - _warp(picture, m).astype(int)).max() <= 1
 
 
-def test_the_one_pass_gives_exactly_the_two_passes_picture(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ONE_PASSES)
+def test_the_one_pass_gives_exactly_the_two_passes_picture(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Any size a vector wide or more (not only whole vectors: the last vector of a row
     overlaps the one before), any scale it takes, from below the picture to past its edges,
     and a picture that is a view into a wider one."""
-    if not _has_one_pass():
-        pytest.skip("this CPU has no AVX-512 VBMI: its renders take the two passes")
+    one_pass = _this_cpus(name)
+    monkeypatch.setattr(_resample, "_best", lambda: one_pass)
     rng = np.random.default_rng(5)
     cases = []
     for _ in range(60):
-        h, w = int(rng.integers(2, 300)), int(rng.integers(64, 700))
+        h, w = int(rng.integers(2, 300)), int(rng.integers(one_pass.lanes, 700))
         matrix = np.array(
             [
-                [rng.uniform(0.05, 1.98), 0, rng.uniform(-20, w)],
+                [rng.uniform(0.05, one_pass.reach), 0, rng.uniform(-20, w)],
                 [0, rng.uniform(0.05, 3.0), rng.uniform(-20, h)],
             ]
         )
         cases.append((rng.integers(0, 256, (h, w), dtype=np.uint8), matrix))
     wide = rng.integers(0, 256, (120, 400), dtype=np.uint8)
     cases.append((wide[:, 7:301], np.array([[0.9, 0, 5.5], [0, 0.9, 3.3]])))
+    cases.append((wide, np.array([[one_pass.reach, 0, 0.4], [0, 1.0, 0.7]])))  # its widest reach
     for picture, matrix in cases:
         assert _resample._one_pass(matrix[0, 0], picture.shape[1]) is not None
     one = [resample(picture, matrix) for picture, matrix in cases]
@@ -142,16 +151,22 @@ def test_the_one_pass_gives_exactly_the_two_passes_picture(monkeypatch: pytest.M
         assert np.array_equal(a, b)
 
 
-def test_what_the_one_pass_cannot_reach_takes_the_two_passes() -> None:
-    """A row narrower than a vector, or a scale whose taps spread past two vectors (shrinking
-    the picture to less than about half), still comes out as the warp's picture."""
+@pytest.mark.parametrize("name", ONE_PASSES)
+def test_what_the_one_pass_cannot_reach_takes_the_two_passes(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row narrower than a vector, or a scale whose taps spread past the one pass's reach
+    (shrinking the picture, a little for AVX2, to less than about half for VBMI), still comes
+    out as the warp's picture."""
+    one_pass = _this_cpus(name)
+    monkeypatch.setattr(_resample, "_best", lambda: one_pass)
     rng = np.random.default_rng(6)
-    narrow = rng.integers(0, 256, (40, 50), dtype=np.uint8)
+    narrow = rng.integers(0, 256, (40, one_pass.lanes - 1), dtype=np.uint8)
     noise = rng.integers(0, 256, (80, 600), dtype=np.uint8)
     shrink = np.asarray(cv2.GaussianBlur(noise, (0, 0), 2), np.uint8)
     for picture, matrix in [
         (narrow, np.array([[0.9, 0, 2.2], [0, 0.9, 1.1]])),
-        (shrink, np.array([[2.5, 0, 0.3], [0, 1.0, 0.0]])),
+        (shrink, np.array([[one_pass.reach * 1.01, 0, 0.3], [0, 1.0, 0.0]])),
     ]:
         assert _resample._one_pass(matrix[0, 0], picture.shape[1]) is None
         made = resample(picture, matrix)

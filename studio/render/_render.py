@@ -43,7 +43,7 @@ from studio.render._motion import Camera, camera_at, focus_point
 from studio.render._pipe import feed, run
 from studio.render._plan import PlannedClip, RenderPlan
 from studio.render._probe import probe, verify
-from studio.render._resample import warm_up
+from studio.render._resample import keeps_transpose, warm_up
 from studio.render._subtitles import font_dir
 
 __all__ = ["Renderer", "Segment", "render_video"]
@@ -66,7 +66,8 @@ class Segment:
 @dataclass
 class _Still:
     planes: Planes
-    turned: Planes  # the planes transposed: a camera move on them needs one transpose, not two
+    turned: Planes | None  # the planes transposed, where a camera move on them then needs one
+    # transpose, not two (``keeps_transpose``)
     focus: tuple[float, float]
 
 
@@ -152,7 +153,8 @@ class Renderer:
                 ) from exc
             framed = _cover_at(rgb, self.width, self.height, clip.focus)
             planes = from_rgb(framed)
-            found = _Still(planes, transposed(planes), focus_point(framed))
+            turned = transposed(planes) if keeps_transpose(planes.u.shape[1]) else None
+            found = _Still(planes, turned, focus_point(framed))
             self._stills[key] = found
         return found
 

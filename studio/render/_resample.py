@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["resample", "warm_up"]
+__all__ = ["keeps_transpose", "resample", "warm_up"]
 
 
 def resample(
@@ -95,6 +95,13 @@ def warm_up() -> None:
     """Compile the passes on a thread of their own (once in a process), for a render to do
     meanwhile what needs no frame yet. A ``resample`` that comes first waits for it."""
     threading.Thread(target=_kernel, name="resampler-compile", daemon=True).start()
+
+
+def keeps_transpose(width: int) -> bool:
+    """Whether a picture whose planes are as narrow as ``width`` gains by keeping its
+    transpose for camera moves (which never shrink it): where they take the two passes."""
+    way = _best()
+    return way is None or width < way.lanes
 
 
 Taps = tuple[float, float, int]

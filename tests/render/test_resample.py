@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from studio.render import _resample
-from studio.render._resample import resample
+from studio.render._resample import keeps_transpose, resample
 
 Resample = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -171,3 +171,18 @@ def test_what_the_one_pass_cannot_reach_takes_the_two_passes(
         assert _resample._one_pass(matrix[0, 0], picture.shape[1]) is None
         made = resample(picture, matrix)
         assert np.abs(made.astype(int) - _warp(picture, matrix).astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("name", ONE_PASSES)
+def test_a_still_keeps_its_transpose_only_where_its_moves_take_the_two_passes(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A camera move never shrinks the picture (column scale at most 1), which every one pass
+    reaches: a still a vector wide or more has no use for its transpose."""
+    one_pass = _this_cpus(name)
+    monkeypatch.setattr(_resample, "_best", lambda: one_pass)
+    assert _resample._one_pass(1.0, one_pass.lanes) is not None
+    assert not keeps_transpose(one_pass.lanes)
+    assert keeps_transpose(one_pass.lanes - 1)
+    monkeypatch.setattr(_resample, "_best", lambda: None)  # a CPU with no one pass
+    assert keeps_transpose(4096)

@@ -101,7 +101,7 @@ def keeps_transpose(width: int) -> bool:
     """Whether a picture whose planes are as narrow as ``width`` gains by keeping its
     transpose for camera moves (which never shrink it): where they take the two passes."""
     way = _best()
-    return way is None or width < way.lanes
+    return way is None or not way.reaches(1.0, width)
 
 
 Taps = tuple[float, float, int]
@@ -392,6 +392,11 @@ class _OnePass:
     gather: str = field(repr=False)  # %row, %bases, %firsts, %seconds, %w to %left.8, %right.8
     declare: str = field(repr=False)
 
+    def reaches(self, ax: float, width: int) -> bool:
+        """Whether it resamples a plane ``width`` wide at column scale ``ax``: at least a
+        vector wide, its taps within reach."""
+        return width >= self.lanes and ax <= self.reach
+
     def ir(self) -> str:
         def splat(value: int) -> str:
             return "<" + ", ".join([f"i16 {value}"] * self.lanes) + ">"
@@ -483,10 +488,10 @@ def _kernel() -> Callable[..., None]:
 
 
 def _one_pass(ax: float, width: int) -> tuple[Callable[..., None], int] | None:
-    """``warp_rows`` and its vector's lanes, where the CPU has a one pass and a plane ``width``
-    wide at column scale ``ax`` suits it: at least a vector wide, its taps within reach."""
+    """``warp_rows`` and its vector's lanes, where the CPU has a one pass that reaches a plane
+    ``width`` wide at column scale ``ax``."""
     way = _best()
-    if way is None or width < way.lanes or ax > way.reach:
+    if way is None or not way.reaches(ax, width):
         return None
     with _compiling:
         warp_rows = _compiled(way)[1]

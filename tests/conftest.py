@@ -78,3 +78,12 @@ def engine_process(home: Home) -> Iterator[EngineProcess]:
     if info is not None:  # an engine some client started on its own
         with contextlib.suppress(ProcessLookupError):
             os.kill(info.pid, signal.SIGTERM)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What the studio keeps between processes (the resampler's machine code) goes to a folder
+    of the test run's, not the user's cache; engine processes started by tests inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield

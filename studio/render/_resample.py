@@ -25,8 +25,10 @@ more than one channel, goes to ``warpAffine``.
 The passes are LLVM's language (``_BLEND_ROWS``, about 65 instructions, and ``_WARP_ROWS``),
 compiled on first use by llvmlite for the CPU at hand, whose vectoriser makes them blend a
 vector of pixels an instruction (16 with AVX2); they are called through ctypes, which lets go
-of the GIL. Compiling takes about 0.1 s, where loading the row blend from numba's cache took
-0.5 s of setting up numba (and importing numba 0.3 s more).
+of the GIL. Compiling costs a fresh process 0.1-0.2 s of CPU, so the machine code is kept in
+the user's cache folder for the next process on this CPU, which loads it in a millisecond
+(``_cached_code``); loading the row blend from numba's cache took 0.5 s of setting up numba
+(and importing numba 0.3 s more).
 
 The edge is clamped: a source position outside the picture takes the nearest edge pixel. The
 camera moves keep inside the picture, so the edge is never seen.
@@ -36,14 +38,18 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+
+from studio.files import replacing
 
 __all__ = ["keeps_transpose", "resample", "warm_up"]
 
@@ -506,22 +512,20 @@ def _best() -> _OnePass | None:
 
 
 def _usable(way: _OnePass) -> bool:
-    has = _host()[1]
+    has = _host()[2]
     return all(has.get(feature, False) for feature in way.features)
 
 
 @functools.cache
-def _host() -> tuple[Any, dict[str, bool]]:
-    """LLVM's target machine for this CPU, and the CPU's features by LLVM's names."""
+def _host() -> tuple[str, str, dict[str, bool]]:
+    """This CPU by LLVM's names: its name, its features as LLVM takes them, and each feature
+    by name."""
     import llvmlite.binding as llvm  # only a render needs LLVM loaded
 
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     features = llvm.get_host_cpu_features()
-    machine = llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=features.flatten(), opt=3
-    )
-    return machine, {name: bool(on) for name, on in features.items()}
+    return llvm.get_host_cpu_name(), features.flatten(), {n: bool(on) for n, on in features.items()}
 
 
 @functools.cache
@@ -530,16 +534,40 @@ def _compiled(
 ) -> tuple[Callable[..., None], Callable[..., None] | None, object]:
     """``blend_rows`` and ``way``'s one pass compiled (no way: ``blend_rows`` alone), and the
     engine that holds their machine code (kept with them)."""
+    return _build(way)[:3]
+
+
+def _build(
+    way: _OnePass | None,
+) -> tuple[Callable[..., None], Callable[..., None] | None, object, bool]:
+    """What ``_compiled`` returns, and whether the machine code came from the cache on disk
+    (``_cached_code``) rather than from LLVM."""
     import llvmlite.binding as llvm
 
-    machine = _host()[0]
-    module = llvm.parse_assembly(_BLEND_ROWS + (way.ir() if way is not None else ""))
+    cpu, features, _ = _host()
+    # the engine takes the target machine as its own (and frees it with itself)
+    machine = llvm.Target.from_default_triple().create_target_machine(
+        cpu=cpu, features=features, opt=3
+    )
+    target = f"{'.'.join(map(str, llvm.llvm_version_info))} {machine.triple} {cpu} {features}"
+    source = _BLEND_ROWS + (way.ir() if way is not None else "")
+    module = llvm.parse_assembly(source)
     module.triple, module.data_layout = machine.triple, str(machine.target_data)
-    module.verify()
-    builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(speed_level=3))
-    builder.getModulePassManager().run(module, builder)
+    path = _cached_code(source, target)
+    code = _read_code(path) if path is not None else None
+    if code is None:
+        module.verify()
+        tuning = llvm.create_pipeline_tuning_options(speed_level=3)
+        builder = llvm.create_pass_builder(machine, tuning)
+        builder.getModulePassManager().run(module, builder)
     engine = llvm.create_mcjit_compiler(module, machine)
+    made: list[bytes] = []
+    # with code from the cache, MCJIT loads it instead of making it; else it hands over what
+    # it made
+    engine.set_object_cache(lambda _, data: made.append(bytes(data)), lambda _: code)
     engine.finalize_object()
+    if code is None and made and path is not None:
+        _write_code(path, made[0])
     i64, address, real = ctypes.c_int64, ctypes.c_void_p, ctypes.c_double
     blend = ctypes.CFUNCTYPE(None, address, i64, i64, real, real, i64, address, i64, i64, i64)
     warp = ctypes.CFUNCTYPE(None, address, i64, real, real, i64, real, real, i64, address, address)
@@ -547,7 +575,46 @@ def _compiled(
         blend(engine.get_function_address("blend_rows")),
         warp(engine.get_function_address("warp_rows")) if way is not None else None,
         engine,
+        code is not None,
     )
+
+
+def _cached_code(source: str, target: str) -> Path | None:
+    """Where the machine code of ``source`` for ``target`` is kept between processes (a
+    compile costs a fresh process 0.1-0.2 s of CPU; loading it, a millisecond): in
+    ``STUDIO_CACHE``, else ``studio`` in the user's cache folder (``XDG_CACHE_HOME``, else
+    ``~/.cache``)."""
+    folder = os.environ.get("STUDIO_CACHE")
+    if not folder:
+        try:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        except RuntimeError:  # no home folder to be found: nothing is kept
+            return None
+        folder = str(Path(base) / "studio")
+    digest = hashlib.sha256(f"{target}\n{source}".encode()).hexdigest()[:32]
+    return Path(folder).expanduser() / f"resampler-{digest}.o"
+
+
+def _read_code(path: Path) -> bytes | None:
+    """The machine code kept at ``path``, if it is there whole (it is stored after its own
+    SHA-256: a damaged file is made again, never run)."""
+    try:
+        kept = path.read_bytes()
+    except OSError:
+        return None
+    digest, code = kept[:32], kept[32:]
+    return code if code and hashlib.sha256(code).digest() == digest else None
+
+
+def _write_code(path: Path, code: bytes) -> None:
+    """Keep ``code`` at ``path`` for the next process; where that cannot be written (a
+    read-only home), the next one compiles again."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with replacing(path) as temp:
+            temp.write_bytes(hashlib.sha256(code).digest() + code)
+    except OSError:
+        pass
 
 
 _buffers = threading.local()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -186,3 +187,50 @@ def test_a_still_keeps_its_transpose_only_where_its_moves_take_the_two_passes(
     assert keeps_transpose(one_pass.lanes - 1)
     monkeypatch.setattr(_resample, "_best", lambda: None)  # a CPU with no one pass
     assert keeps_transpose(4096)
+
+
+def test_the_machine_code_is_kept_for_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUDIO_CACHE", str(tmp_path))
+    picture = np.random.default_rng(5).integers(0, 256, (90, 200), dtype=np.uint8)
+    zoom = np.array([[0.9, 0, 9.3], [0, 0.9, 4.1]])
+    way = _resample._best()
+    *made, from_disk = _resample._build(way)
+    assert from_disk is False  # nothing kept yet: compiled, and kept
+    (kept,) = tmp_path.glob("resampler-*.o")
+    *loaded, from_disk = _resample._build(way)
+    assert from_disk is True
+    monkeypatch.setattr(_resample, "_compiled", lambda _: tuple(made))
+    compiled = resample(picture, zoom)
+    monkeypatch.setattr(_resample, "_compiled", lambda _: tuple(loaded))
+    assert np.array_equal(resample(picture, zoom), compiled)
+    assert np.abs(compiled.astype(int) - _warp(picture, zoom).astype(int)).max() <= 1
+    assert kept.stat().st_size > 1000
+
+
+def test_a_damaged_kept_code_is_made_again_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUDIO_CACHE", str(tmp_path))
+    way = _resample._best()
+    _resample._build(way)
+    (kept,) = tmp_path.glob("resampler-*.o")
+    whole = kept.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole[:-8] + b"\x90" * 8, b""):
+        kept.write_bytes(damaged)
+        assert _resample._build(way)[3] is False
+        assert kept.read_bytes() == whole  # made again and kept again
+        assert _resample._build(way)[3] is True
+
+
+def test_where_nothing_can_be_kept_it_compiles_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    monkeypatch.setenv("STUDIO_CACHE", str(blocked))
+    way = _resample._best()
+    assert _resample._build(way)[3] is False
+    assert _resample._build(way)[3] is False
+    assert blocked.read_text() == ""

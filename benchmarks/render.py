@@ -18,7 +18,9 @@ process so one's memory never counts for another:
   same command. The floor plus the subtitles burned (same command with the ``ass`` filter) is
   shown too: it is work every contender does.
 - studio: ``compile_plan`` and ``render_video`` (segments, mux, and read-back verification;
-  the verification is timed again on its own afterwards).
+  the verification is timed again on its own afterwards). Its resampler's machine code is in
+  the cache, as on any machine after its first render (making the floor's frames put it
+  there); a compile would add 0.1-0.2 s of CPU.
 - MoviePy 2 (the ``bench`` extra), the idiomatic way: an ImageClip per scene resized by a
   function of time inside a 1280x720 composite, CrossFadeIn between scenes, TextClip lyrics
   (plain lines: it has no karaoke fill), ``write_videofile``. It renders about four times

@@ -25,6 +25,7 @@ __all__ = [
     "encode_video_command",
     "ffmpeg_info",
     "ffmpeg_path",
+    "looks_command",
     "loudness_command",
     "mux_command",
     "packets_command",
@@ -348,6 +349,27 @@ def subtitles_filter(ass_path: Path, fonts: Path) -> str:
     """The ``ass`` filter burning ``ass_path`` with the fonts in ``fonts``, ready for ``-vf`` or
     ``-filter_complex`` whatever characters the paths hold."""
     return f"ass=filename={_filter_value(ass_path)}:fontsdir={_filter_value(fonts)}"
+
+
+def looks_command(
+    document: Path, fonts: Path, *, width: int, height: int, times_ms: list[int]
+) -> list[str]:
+    """The ``ass`` filter drawing ``document`` on a transparent canvas (BT.709, limited range)
+    at each of ``times_ms`` (rising), one raw yuva420p frame each to stdout. A frame stamped
+    half a millisecond after its time is drawn at that time (the filter truncates)."""
+    stamps = "+".join(f"eq(N,{n})*{2 * t + 1}" for n, t in enumerate(times_ms))
+    graph = (
+        f"settb=1/2000,setpts='{stamps}',"
+        f"{subtitles_filter(document, fonts)}:alpha=1,settb=1,setpts=N"
+    )
+    return [
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-f", "lavfi", "-i",
+        f"color=c=black@0:s={width}x{height}:r=1,format=yuva420p,"
+        "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
+        "-vf", graph, "-frames:v", str(len(times_ms)), "-fps_mode", "passthrough",
+        "-f", "rawvideo", "-pix_fmt", "yuva420p", "pipe:1",
+    ]  # fmt: skip
 
 
 def _filter_value(path: Path) -> str:

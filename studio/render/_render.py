@@ -29,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from studio.errors import InvalidInput, RenderError
 from studio.files import replacing
 from studio.model import TransitionKind
+from studio.render._burn import Lyrics
 from studio.render._effects import Motion, motion
 from studio.render._ffmpeg import (
     audio_command,
@@ -95,10 +96,12 @@ class Renderer:
         self.width, self.height = plan.size
         self._stills: dict[tuple[Path, tuple[float, float]], _Still] = {}
         self._motion: dict[int, tuple[int, Motion]] = {}
+        self._lyrics: Lyrics | None = None  # burned by the frames, once drawn (``prepare``)
 
     # -- checks and pictures
 
     def prepare(self) -> None:
+        """Check and read every picture and clip take, and draw the lyrics' looks."""
         warm_up()  # the resampler compiles while the pictures are read
         clips = self._clips_in(self.plan.first, self.plan.last)
         for clip in clips:
@@ -114,8 +117,18 @@ class Renderer:
         for clip in clips:
             key = (clip.media.path, clip.focus) if clip.media.kind == "still" else clip.media.path
             firsts.setdefault(key, clip)
+        lyrics = None
+        if self.plan.subtitles:
+            lyrics = Lyrics.parse(
+                self.plan.subtitles, self._subtitles(), font_dir(), size=self.plan.size,
+                fps=self.plan.fps, first=self.plan.first, last=self.plan.last,
+            )  # fmt: skip
         with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+            drawn = pool.submit(lyrics.draw) if lyrics is not None else None
             list(pool.map(self._check, firsts.values()))
+            if drawn is not None:
+                drawn.result()
+        self._lyrics = lyrics
 
     def _check(self, clip: PlannedClip) -> None:
         if clip.media.kind == "still":
@@ -170,7 +183,11 @@ class Renderer:
             self._motion[clip.number] = found
         return found
 
-    def _frame(self, clip: PlannedClip, frame: int, sources: dict[int, VideoSource]) -> Planes:
+    def _frame(
+        self, clip: PlannedClip, frame: int, sources: dict[int, VideoSource]
+    ) -> tuple[Planes, bool]:
+        """Frame ``frame`` of ``clip``, and whether its planes are its own (made for it, held
+        by no still or clip take)."""
         k = frame - clip.first
         offset, curves = self._curves(clip)
         i = min(max(frame - offset, 0), curves.zoom.size - 1)
@@ -208,10 +225,11 @@ class Renderer:
                 angle=base.angle + angle,
             )
         out = warp(picture, base, turned=turned)
+        owned = out is not picture
         if lift > 1e-4:
             table = np.clip(np.arange(256) + lift * (235 - np.arange(256)), 0, 255)
             out = Planes(np.asarray(cv2.LUT(out.y, table.astype(np.uint8))), out.u, out.v)
-        return out
+        return out, owned
 
     def frames(self, first: int, last: int) -> Generator[Planes]:
         """The frames ``first`` up to ``last`` on the song's grid, in order."""
@@ -219,9 +237,12 @@ class Renderer:
         try:
             for f in range(first, last):
                 clip, leaving, w = self.plan.at(f)
-                picture = self._frame(clip, f, sources)
+                picture, owned = self._frame(clip, f, sources)
                 if leaving is not None:
-                    picture = _blend(self._frame(leaving, f, sources), picture, w, clip.transition)
+                    gone = self._frame(leaving, f, sources)[0]
+                    picture, owned = _blend(gone, picture, w, clip.transition), True
+                if self._lyrics is not None:
+                    picture = self._lyrics.burn(picture, f, owned=owned)
                 for number in [n for n in sources if self.plan.clips[n - 1].seen_until <= f]:
                     sources.pop(number).close()
                 yield picture
@@ -237,13 +258,20 @@ class Renderer:
         edges = [self.plan.first + round(i * self.plan.frames / count) for i in range(count + 1)]
         return [Segment(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(edges))]
 
-    def _burn(self) -> str | None:
-        if not self.plan.subtitles:
-            return None
+    def _subtitles(self) -> Path:
+        """The plan's lyrics document, saved in the workdir for libass."""
+        assert self.plan.subtitles is not None
         path = self.workdir / "subtitles.ass"
         if not path.exists() or path.read_text(encoding="utf-8") != self.plan.subtitles:
             path.write_text(self.plan.subtitles, encoding="utf-8")
-        return subtitles_filter(path, font_dir())
+        return path
+
+    def _burn(self) -> str | None:
+        """The encoder's filter burning the lyrics, where the frames do not carry them (a
+        document that animates, or frames made without ``prepare``)."""
+        if not self.plan.subtitles or self._lyrics is not None:
+            return None
+        return subtitles_filter(self._subtitles(), font_dir())
 
     def part(self, segment: Segment) -> Path:
         """The file ``segment`` is encoded to, in the workdir."""

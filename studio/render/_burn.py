@@ -37,13 +37,14 @@ from studio.errors import RenderError
 from studio.render._ffmpeg import looks_command
 from studio.render._frames import Planes
 
-__all__ = ["Lyrics", "frame_ms"]
+__all__ = ["BurnedLyrics", "frame_ms"]
 
 Plane = NDArray[np.uint8]
 
 _ANIMATED = re.compile(r"\\(t\s*\(|move|fade?\s*\(|kt)", re.IGNORECASE)
 _KARAOKE = re.compile(r"\\(kf|ko|k|K)(\d+)")
 _TIME = re.compile(r"(\d+):(\d+):(\d+)[.:](\d+)")
+_LOOKS_PER_RUN = 2000  # the times of one ffmpeg's looks fit one argument (Linux: 128 KiB)
 
 
 def frame_ms(frame: int, fps: int) -> int:
@@ -183,7 +184,7 @@ def _u8(values: np.ndarray) -> Plane:
     return np.ascontiguousarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
 
 
-class Lyrics:
+class BurnedLyrics:
     """The burned lyrics of a render's frames ``first`` to ``last``: ``draw()`` has libass draw
     their looks (a clear error if it cannot), then ``burn()`` puts them on each frame."""
 
@@ -208,7 +209,7 @@ class Lyrics:
     def parse(
         cls, document: str, path: Path, fonts: Path, *, size: tuple[int, int], fps: int,
         first: int, last: int,
-    ) -> Lyrics | None:  # fmt: skip
+    ) -> BurnedLyrics | None:  # fmt: skip
         """The lyrics of ``document`` (saved at ``path``), or None when it animates."""
         events = _events(document)
         if events is None:
@@ -249,10 +250,12 @@ class Lyrics:
         return sorted(wanted), plans
 
     def draw(self) -> None:
-        """Have libass draw every look the frames show (one ffmpeg)."""
+        """Have libass draw every look the frames show (one ffmpeg per 2000 looks)."""
         times, self._plans = self._times()
-        if not times:
-            return
+        for at in range(0, len(times), _LOOKS_PER_RUN):
+            self._draw(times[at : at + _LOOKS_PER_RUN])
+
+    def _draw(self, times: list[int]) -> None:
         width, height = self._size
         command = looks_command(
             self._document, self._fonts, width=width, height=height, times_ms=times
@@ -264,12 +267,14 @@ class Lyrics:
         assert proc.stdout is not None and proc.stderr is not None
         with contextlib.suppress(AttributeError, OSError):  # fewer, larger reads (Linux)
             fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        drawn = 0
         try:
             for t in times:  # a look at a time, each cropped to its text as it comes
                 data = proc.stdout.read(size)
                 if len(data) != size:
                     break
                 self._looks[t] = _look(data, width, height)
+                drawn += 1
             said = proc.stderr.read().decode(errors="replace")
         finally:
             if proc.poll() is None:
@@ -277,7 +282,7 @@ class Lyrics:
             proc.wait()
             proc.stdout.close()
             proc.stderr.close()
-        if proc.returncode != 0 or len(self._looks) != len(times):
+        if proc.returncode != 0 or drawn != len(times):
             raise RenderError("ffmpeg could not draw the lyrics", hint=said[-300:].strip() or None)
 
     def burn(self, frame: Planes, index: int, *, owned: bool) -> Planes:

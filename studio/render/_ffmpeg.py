@@ -356,10 +356,18 @@ def looks_command(
 ) -> list[str]:
     """The ``ass`` filter drawing ``document`` on a transparent canvas (BT.709, limited range)
     at each of ``times_ms`` (rising), one raw yuva420p frame each to stdout. A frame stamped
-    half a millisecond after its time is drawn at that time (the filter truncates)."""
-    stamps = "+".join(f"eq(N,{n})*{2 * t + 1}" for n, t in enumerate(times_ms))
+    half a millisecond after its time is drawn at that time (the filter truncates); the stamps
+    are a balanced tree of ``if``s on the frame's number (ffmpeg's expressions refuse a sum
+    of a hundred terms), about 23 characters a time."""
+
+    def stamps(lo: int, hi: int) -> str:
+        if hi - lo == 1:
+            return str(2 * times_ms[lo] + 1)
+        mid = (lo + hi) // 2
+        return f"if(lt(N,{mid}),{stamps(lo, mid)},{stamps(mid, hi)})"
+
     graph = (
-        f"settb=1/2000,setpts='{stamps}',"
+        f"settb=1/2000,setpts='{stamps(0, len(times_ms))}',"
         f"{subtitles_filter(document, fonts)}:alpha=1,settb=1,setpts=N"
     )
     return [

@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from studio.errors import InvalidInput, RenderError
 from studio.files import replacing
 from studio.model import TransitionKind
-from studio.render._burn import Lyrics
+from studio.render._burn import BurnedLyrics
 from studio.render._effects import Motion, motion
 from studio.render._ffmpeg import (
     audio_command,
@@ -96,7 +96,7 @@ class Renderer:
         self.width, self.height = plan.size
         self._stills: dict[tuple[Path, tuple[float, float]], _Still] = {}
         self._motion: dict[int, tuple[int, Motion]] = {}
-        self._lyrics: Lyrics | None = None  # burned by the frames, once drawn (``prepare``)
+        self._lyrics: BurnedLyrics | None = None  # burned by the frames, once drawn (``prepare``)
 
     # -- checks and pictures
 
@@ -119,7 +119,7 @@ class Renderer:
             firsts.setdefault(key, clip)
         lyrics = None
         if self.plan.subtitles:
-            lyrics = Lyrics.parse(
+            lyrics = BurnedLyrics.parse(
                 self.plan.subtitles, self._subtitles(), font_dir(), size=self.plan.size,
                 fps=self.plan.fps, first=self.plan.first, last=self.plan.last,
             )  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from PIL import Image
 
 from studio.model import (
     LyricLine,
@@ -20,9 +21,8 @@ from studio.model import (
     Timeline,
     TimelineClip,
 )
-from studio.render import ClipMedia, Renderer, compile_plan, ffmpeg_path
-from studio.render._burn import Lyrics as Burned
-from studio.render._burn import _events
+from studio.render import ClipMedia, Renderer, RenderPlan, compile_plan, ffmpeg_path
+from studio.render._burn import BurnedLyrics, _events
 from studio.render._ffmpeg import subtitles_filter
 from studio.render._frames import Planes
 from studio.render._subtitles import ass_document, font_dir
@@ -92,7 +92,9 @@ def _burned(
     """(plain frames, ours, ffmpeg's) for frames 0 to ``count``."""
     path = tmp_path / "lyrics.ass"
     path.write_text(document, encoding="utf-8")
-    lyrics = Burned.parse(document, path, font_dir(), size=(W, H), fps=fps, first=0, last=count)
+    lyrics = BurnedLyrics.parse(
+        document, path, font_dir(), size=(W, H), fps=fps, first=0, last=count
+    )
     assert lyrics is not None
     lyrics.draw()
     plain = _frames(count)
@@ -143,7 +145,7 @@ def test_frames_others_hold_are_burned_in_a_copy(tmp_path: Path) -> None:
     document = ass_document(LYRICS, SubtitleStyle(size=60), width=W, height=H)
     path = tmp_path / "lyrics.ass"
     path.write_text(document, encoding="utf-8")
-    lyrics = Burned.parse(document, path, font_dir(), size=(W, H), fps=30, first=0, last=60)
+    lyrics = BurnedLyrics.parse(document, path, font_dir(), size=(W, H), fps=30, first=0, last=60)
     assert lyrics is not None
     lyrics.draw()
     still = _frames(1)[0]
@@ -170,12 +172,11 @@ def test_document_timings_are_read_and_animation_is_left_to_the_encoder() -> Non
     assert _events(scrolling) is None
 
 
-def _plan(tmp_path: Path, subtitles: str):  # type: ignore[no-untyped-def]
+def _plan(tmp_path: Path, subtitles: str) -> RenderPlan:
+    """Three seconds of one grey still, ``subtitles`` burned in."""
     song = tmp_path / "song.wav"
     sf.write(song, np.zeros((48000 * 3, 2), np.float32), 48000)
     picture = tmp_path / "still.png"
-    from PIL import Image
-
     Image.fromarray(np.full((360, 640, 3), 90, np.uint8)).save(picture)
     timeline = Timeline(project_id="p", duration=3.0, clips=[TimelineClip(start=0, duration=3.0)])
     media = {timeline.clips[0].id: ClipMedia(picture, "still")}
@@ -201,3 +202,24 @@ def test_the_renderer_burns_lyrics_itself_unless_they_animate(tmp_path: Path) ->
     other.prepare()
     assert (other._burn() or "").startswith("ass=")  # left to the encoder's filter
     assert all((f.y == frames[0].y).all() for f in other.frames(0, 90))
+
+
+@pytest.mark.parametrize("per_run", [2000, 40])
+def test_hundreds_of_looks_are_each_drawn_at_their_time(
+    tmp_path: Path, per_run: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 150 words, each shown for 60 ms of every 100: a look drawn at the wrong time is empty
+    monkeypatch.setattr("studio.render._burn._LOOKS_PER_RUN", per_run)
+    lines = [LyricLine(start=k / 10, end=k / 10 + 0.06, text=f"w{k}", words=[]) for k in range(150)]
+    document = ass_document(
+        Lyrics(lines=lines, source="text"), SubtitleStyle(size=40), width=W, height=H
+    )
+    path = tmp_path / "lyrics.ass"
+    path.write_text(document, encoding="utf-8")
+    lyrics = BurnedLyrics.parse(document, path, font_dir(), size=(W, H), fps=50, first=0, last=750)
+    assert lyrics is not None
+    lyrics.draw()
+    assert len(lyrics._looks) == 150 and all(look is not None for look in lyrics._looks.values())
+    plain = _frames(1)[0]
+    shown = [k for k in range(750) if (lyrics.burn(plain, k, owned=False).y != plain.y).any()]
+    assert shown == [k for k in range(750) if k % 5 < 3]  # 0, 20 and 40 ms of every 100

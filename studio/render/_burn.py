@@ -22,8 +22,6 @@ returns None)."""
 from __future__ import annotations
 
 import bisect
-import contextlib
-import fcntl
 import re
 import subprocess
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from numpy.typing import NDArray
 from studio.errors import RenderError
 from studio.render._ffmpeg import looks_command
 from studio.render._frames import Planes
+from studio.render._pipe import widen
 
 __all__ = ["BurnedLyrics", "frame_ms"]
 
@@ -265,8 +264,7 @@ class BurnedLyrics:
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         assert proc.stdout is not None and proc.stderr is not None
-        with contextlib.suppress(AttributeError, OSError):  # fewer, larger reads (Linux)
-            fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        widen(proc.stdout.fileno())  # fewer, larger reads
         drawn = 0
         try:
             for t in times:  # a look at a time, each cropped to its text as it comes

@@ -25,7 +25,7 @@ import numpy as np
 from studio.errors import JobCancelled, RenderError
 from studio.render._probe import ProgressParser
 
-__all__ = ["feed", "run"]
+__all__ = ["feed", "run", "widen"]
 
 
 def feed(
@@ -125,6 +125,13 @@ _PIPE_BYTES = 1 << 20
 """The pipe is made this large (Linux lets anyone have 1 MiB): fewer, larger hand-overs."""
 
 
+def widen(fd: int) -> None:
+    """Make the pipe ``fd`` 1 MiB where the system allows (Linux lets anyone): fewer, larger
+    hand-overs. Elsewhere, or refused, it stays as it is."""
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
 class _Pipe:
     """Writes buffers to a subprocess's stdin: by reference with ``vmsplice`` where it works,
     else with ``write``.
@@ -141,8 +148,7 @@ class _Pipe:
         self._bytes = 0  # of the buffers held
         self._capacity = 0
         if _vmsplice is not None:
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(self._fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+            widen(self._fd)
             with contextlib.suppress(OSError):
                 self._capacity = fcntl.fcntl(self._fd, fcntl.F_GETPIPE_SZ)
 

@@ -33,7 +33,7 @@ from studio.render._ffmpeg import (
     testcard_command,
 )
 from studio.render._frames import Planes, from_rgb
-from studio.render._motion import Camera, camera_at, ease, focus_point, frames, morph
+from studio.render._motion import Camera, camera_at, ease, focus_point, frames, morph, read_rgb
 from studio.render._plan import (
     PRESETS,
     ClipMedia,
@@ -104,6 +104,7 @@ __all__ = [
     "morph",
     "motion",
     "probe",
+    "read_rgb",
     "render_video",
     "teaser_window",
     "testcard_command",

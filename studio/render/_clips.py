@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from studio.errors import InvalidInput, JobCancelled, RenderError
 from studio.providers import GeneratedVideo, ProviderCard, VideoRequest
 from studio.render._ffmpeg import encode_frames_command
-from studio.render._motion import Frame, cover, frames
+from studio.render._motion import Frame, cover, frames, read_rgb
 from studio.render._pipe import feed
 
 __all__ = ["MOTION_MODEL", "LocalVideoModel", "make_clip", "video_model"]
@@ -33,11 +31,10 @@ MOTION_MODEL = "studio-motion-1"
 
 def _picture(data: bytes, what: str, width: int, height: int) -> Frame:
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            rgb = np.asarray(image.convert("RGB"))
+        rgb = read_rgb(data)
     except (UnidentifiedImageError, OSError) as exc:
         raise InvalidInput(
-            f"the {what} is not a picture Pillow can read ({len(data)} bytes)",
+            f"the {what} is not a picture that can be read ({len(data)} bytes)",
             hint="pass PNG or JPEG bytes (an image take's file)",
         ) from exc
     return cover(rgb, width, height)

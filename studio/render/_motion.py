@@ -11,13 +11,16 @@ The render (issue 5's effects) and the offline clip maker share these moves.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from studio.model import CameraMove
 from studio.render._resample import resample
@@ -31,6 +34,7 @@ __all__ = [
     "focus_point",
     "frames",
     "morph",
+    "read_rgb",
     "seen",
 ]
 
@@ -116,6 +120,21 @@ def camera_at(
         scale = _rotation_scale(width, height, ROTATE_DEGREES) * 1.01
         return Camera(scale=scale, angle=-ROTATE_DEGREES + 2 * ROTATE_DEGREES * e)
     return Camera()
+
+
+def read_rgb(source: Path | bytes) -> Frame:
+    """The pixels of a picture file (or its bytes) as RGB, its alpha dropped. A PNG is decoded
+    by OpenCV, in half the time Pillow takes to decode it and copy it out (a 1280x720 PNG in
+    about 18 ms against 30 to 36); any other format, or a PNG OpenCV refuses, by Pillow, whose
+    ``UnidentifiedImageError`` or ``OSError`` then says why."""
+    data = source.read_bytes() if isinstance(source, Path) else source
+    with Image.open(io.BytesIO(data)) as image:  # the header only, with Pillow's size checks
+        if image.format == "PNG":
+            flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION  # as Pillow: no turning
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+            if bgr is not None:
+                return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr), np.uint8)
+        return np.asarray(image.convert("RGB"))
 
 
 def cover(picture: Frame, width: int, height: int) -> Frame:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from studio.errors import InvalidInput, RenderError
 from studio.files import replacing
@@ -40,7 +40,7 @@ from studio.render._ffmpeg import (
     video_codec,
 )
 from studio.render._frames import Planes, VideoSource, black, from_rgb, transposed, warp
-from studio.render._motion import Camera, camera_at, focus_point
+from studio.render._motion import Camera, camera_at, focus_point, read_rgb
 from studio.render._pipe import feed, run
 from studio.render._plan import PlannedClip, RenderPlan
 from studio.render._probe import probe, verify
@@ -156,8 +156,7 @@ class Renderer:
         found = self._stills.get(key)
         if found is None:
             try:
-                with Image.open(clip.media.path) as image:
-                    rgb = np.asarray(image.convert("RGB"))
+                rgb = read_rgb(clip.media.path)
             except (UnidentifiedImageError, OSError) as exc:
                 raise InvalidInput(
                     f"clip {clip.number}: {clip.media.label or 'its picture'} is not a picture "

@@ -17,7 +17,7 @@ from studio.errors import InvalidInput
 from studio.model import CameraMove
 from studio.providers import VideoModel, VideoRequest, resolve_video_model
 from studio.providers.local import paint
-from studio.render import LocalVideoModel, camera_at, make_clip, probe
+from studio.render import LocalVideoModel, camera_at, make_clip, probe, read_rgb
 from studio.render import frames as frames_of
 
 W, H, FPS = 320, 180, 24
@@ -161,3 +161,40 @@ def test_a_clip_request_fits_the_largest_size_of_its_shape_the_model_makes() -> 
             scene, first_frame=b"", card=card, width=asked[0], height=asked[1], fps=24
         )
         assert (request.width, request.height) == made
+
+
+def test_pictures_read_as_pillow_reads_them_png_fast_and_anything_else_by_pillow() -> None:
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (36, 64, 3), np.uint8)
+    alpha = rng.integers(0, 256, (36, 64), np.uint8)
+    pictures = {
+        "rgb": Image.fromarray(rgb),
+        "rgba": Image.fromarray(np.dstack([rgb, alpha])),
+        "grey": Image.fromarray(rgb[..., 0]),
+        "palette": Image.fromarray(rgb).quantize(32),
+        "grey+alpha": Image.fromarray(rgb[..., :2].copy()).convert("LA"),
+    }
+    for name, picture in pictures.items():
+        for fmt in ("PNG", "JPEG", "WEBP"):
+            if fmt == "JPEG" and picture.mode not in ("RGB", "L"):
+                continue
+            out = io.BytesIO()
+            picture.save(out, format=fmt)
+            data = out.getvalue()
+            expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+            got = read_rgb(data)
+            assert got.shape == expected.shape and got.dtype == np.uint8, (name, fmt)
+            assert np.array_equal(got, expected), (name, fmt)
+    with tempfile.TemporaryDirectory() as tmp:  # from a file, too
+        path = Path(tmp) / "p.png"
+        pictures["rgb"].save(path)
+        assert np.array_equal(read_rgb(path), rgb)
+    png = _png(rgb)
+    # OpenCV refuses a PNG without its end chunk; Pillow reads its pixels, and so does this
+    assert np.array_equal(read_rgb(png[:-12]), rgb)
+    with pytest.raises(OSError):  # the image data cut short
+        read_rgb(png[: len(png) // 2])
+    broken = bytearray(png)
+    broken[len(png) // 2] ^= 0xFF  # a flipped byte in the image data
+    with pytest.raises(OSError):
+        read_rgb(bytes(broken))

@@ -2,6 +2,7 @@
 ways of making the same video, run side by side in one run.
 
     python -m benchmarks.render [--seconds 60 180] [--rounds 3] [--skip-moviepy] [--skip-1080]
+    python -m benchmarks.render --studio-only --seconds 180 --rounds 11
 
 The workload, for each length of song: a still per five seconds (12 for 60 s, 36 for 180 s;
 1280x720 pictures by the offline painter), each with a slow camera move (zoom in, zoom out,
@@ -30,7 +31,11 @@ process so one's memory never counts for another:
 
 Each contender runs ``--rounds`` times (MoviePy once), the contenders taking turns; a row shows
 the median wall time, and its ratio to the floor is the median of each round's ratio to that
-round's floor (the lowest and highest of those beside it). Times are wall clock; a Python
+round's floor (the lowest and highest of those beside it, and from five rounds on an interval
+that holds the median ratio with at least 90 % confidence: the k-th lowest and k-th highest
+of the rounds' ratios, whatever their distribution). ``--studio-only`` runs the floor and the
+studio alone, for many rounds in the time a full run takes; it writes
+benchmarks/results/render-studio-only.json. Times are wall clock; a Python
 contender's time starts after its imports. CPU is user and system time of the contender and
 every process it waited for (its encoders), also from after its imports: less noisy than wall
 time on a shared machine, and on two cores what a contender adds to the encoder's work is what
@@ -45,6 +50,7 @@ import argparse
 import contextlib
 import importlib.util
 import json
+import math
 import os
 import shutil
 import statistics
@@ -84,6 +90,7 @@ from studio.render import (
 from studio.render._ffmpeg import encode_video_command, subtitles_filter, video_codec
 
 RESULTS = Path(__file__).with_name("results") / "render.json"
+STUDIO_ONLY_RESULTS = RESULTS.with_name("render-studio-only.json")
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30
 SCENE_SECONDS = 5.0
@@ -531,11 +538,11 @@ def _moviepy_spec(work: Workload, out: Path) -> dict[str, Any]:
 
 
 def _run_all(
-    work: Workload, folder: Path, *, moviepy: bool, rounds: int
+    work: Workload, folder: Path, *, moviepy: bool, rounds: int, studio_only: bool = False
 ) -> tuple[list[dict[str, Any]], float]:
-    """Every contender on ``work``, one at a time, ``rounds`` times over; returns a row per
-    contender (``_rows``) and the seconds the studio's frames took to make alone (written to
-    the floor's raw file)."""
+    """Every contender on ``work`` (the floor and the studio alone with ``studio_only``), one
+    at a time, ``rounds`` times over; returns a row per contender (``_rows``) and the seconds
+    the studio's frames took to make alone (written to the floor's raw file)."""
     subtitles = folder / "lyrics.ass"
     subtitles.write_text(work.subtitles(), encoding="utf-8")
     spec = work.save(folder / "workload.json")
@@ -555,7 +562,10 @@ def _run_all(
             ("encode-only floor", _floor_command(work, raw, folder / "floor.mp4", None)),
             ("floor + burned lyrics", _floor_command(work, raw, folder / "lyrics.mp4", burn)),
         ]
-        runs = _rounds(work, floors + others, folder, rounds)
+        contenders = floors + others
+        if studio_only:
+            contenders = [c for c in contenders if c[0] in ("encode-only floor", "studio")]
+        runs = _rounds(work, contenders, folder, rounds)
         raw.unlink()
     return _rows(work, runs), making
 
@@ -614,6 +624,7 @@ def _rows(work: Workload, runs: dict[str, list[dict[str, Any]]]) -> list[dict[st
                 "wall_seconds_each": walls,
                 "ratio_to_floor": statistics.median(ratios),
                 "ratio_to_floor_each": ratios,
+                "ratio_to_floor_interval": _median_interval(ratios),
                 "cpu_seconds": statistics.median(cpus),
                 "cpu_ratio_to_floor": statistics.median(
                     c / f for c, f in zip(cpus, floor_cpus, strict=False)
@@ -658,6 +669,22 @@ HAVE_MOVIEPY = importlib.util.find_spec("moviepy") is not None
 run is skipped."""
 
 
+def _median_interval(values: list[float], level: float = 0.9) -> dict[str, float] | None:
+    """An interval holding the median of what ``values`` are drawn from with at least
+    ``level`` confidence, whatever its distribution: the k-th lowest to the k-th highest value,
+    for the largest k that keeps the chance of the median falling outside (each value is as
+    likely above it as below: a binomial tail on each side) under ``1 - level``. None with
+    too few values (four give at most 87.5 %)."""
+    n, ordered = len(values), sorted(values)
+    found = None
+    for k in range(1, n // 2 + 1):
+        outside = 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+        if 1 - outside < level:
+            break
+        found = {"low": ordered[k - 1], "high": ordered[n - k], "confidence": 1 - outside}
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, nargs="+", default=[60.0, 180.0])
@@ -672,7 +699,14 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="runs of each contender (MoviePy runs once)"
     )
+    parser.add_argument(
+        "--studio-only",
+        action="store_true",
+        help="run only the floor and the studio (no MoviePy, filtergraph or 1080p run)",
+    )
     args = parser.parse_args()
+    if args.studio_only:
+        args.skip_moviepy = args.skip_1080 = True
     machine = _machine()
     rows: list[dict[str, Any]] = []
     making: dict[float, float] = {}
@@ -684,7 +718,7 @@ def main() -> None:
             work = _workload(seconds, folder, stills)
             moviepy = not args.skip_moviepy and seconds <= args.moviepy_up_to and HAVE_MOVIEPY
             found, making[work.frames / FPS] = _run_all(
-                work, folder, moviepy=moviepy, rounds=args.rounds
+                work, folder, moviepy=moviepy, rounds=args.rounds, studio_only=args.studio_only
             )
             rows += found
         full_hd = None
@@ -702,8 +736,9 @@ def main() -> None:
         linearity = {"lengths": [short, long], "ratio": b / a, "ideal": long / short}
         print(f"\nstudio linearity: {long:g} s took {b / a:.2f}x the {short:g} s render "
               f"(ideal {long / short:.1f})")  # fmt: skip
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(
+    results = STUDIO_ONLY_RESULTS if args.studio_only else RESULTS
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(
         json.dumps(
             {
                 **machine,
@@ -739,7 +774,7 @@ def _print(
     for r in rows:
         print(
             f"| {r['contender']} | {r['song_seconds']:g} | {r['wall_seconds']:.1f} | "
-            f"{r['ratio_to_floor']:.2f} ({_spread(r['ratio_to_floor_each'])}) | "
+            f"{r['ratio_to_floor']:.2f} ({_spread(r)}) | "
             f"{r['cpu_seconds']:.1f} | "
             f"{r['cpu_ratio_to_floor']:.2f} | {r['x_real_time']:.2f} | "
             f"{r['peak_rss_mb']:.0f} (<= {r['peak_rss_bound_mb']:.0f}) |"
@@ -769,11 +804,17 @@ def _print(
         )
 
 
-def _spread(values: list[float]) -> str:
-    """The lowest and highest of a row's per-round ratios: how far the machine's noise moved
-    it in this run."""
+def _spread(row: dict[str, Any]) -> str:
+    """The lowest and highest of a row's per-round ratios (how far the machine's noise moved
+    it in this run), and the interval holding their median, where there are rounds enough."""
+    values = row["ratio_to_floor_each"]
     low, high = min(values), max(values)
-    return f"{low:.2f}" if high - low < 0.005 else f"{low:.2f} to {high:.2f}"
+    said = f"{low:.2f}" if high - low < 0.005 else f"{low:.2f} to {high:.2f}"
+    interval = row.get("ratio_to_floor_interval")
+    if interval is not None and row["contender"] != "encode-only floor":
+        said += (f"; median within {interval['low']:.2f} to {interval['high']:.2f}, "
+                 f"{interval['confidence']:.0%} sure")  # fmt: skip
+    return said
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ round's floor (the lowest and highest of those beside it, and from five rounds o
 that holds the median ratio with at least 90 % confidence: the k-th lowest and k-th highest
 of the rounds' ratios, whatever their distribution). ``--studio-only`` runs the floor and the
 studio alone, for many rounds in the time a full run takes; it writes
-benchmarks/results/render-studio-only.json. Times are wall clock; a Python
+benchmarks/results/render-studio-only-<lengths>.json. Times are wall clock; a Python
 contender's time starts after its imports. CPU is user and system time of the contender and
 every process it waited for (its encoders), also from after its imports: less noisy than wall
 time on a shared machine, and on two cores what a contender adds to the encoder's work is what
@@ -90,7 +90,6 @@ from studio.render import (
 from studio.render._ffmpeg import encode_video_command, subtitles_filter, video_codec
 
 RESULTS = Path(__file__).with_name("results") / "render.json"
-STUDIO_ONLY_RESULTS = RESULTS.with_name("render-studio-only.json")
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30
 SCENE_SECONDS = 5.0
@@ -736,7 +735,10 @@ def main() -> None:
         linearity = {"lengths": [short, long], "ratio": b / a, "ideal": long / short}
         print(f"\nstudio linearity: {long:g} s took {b / a:.2f}x the {short:g} s render "
               f"(ideal {long / short:.1f})")  # fmt: skip
-    results = STUDIO_ONLY_RESULTS if args.studio_only else RESULTS
+    results = RESULTS
+    if args.studio_only:  # e.g. render-studio-only-180s.json
+        lengths = "-".join(f"{s:g}s" for s in args.seconds)
+        results = RESULTS.with_name(f"render-studio-only-{lengths}.json")
     results.parent.mkdir(exist_ok=True)
     results.write_text(
         json.dumps(

@@ -137,17 +137,22 @@ def read_rgb(source: Path | bytes) -> Frame:
         return np.asarray(image.convert("RGB"))
 
 
-def cover(picture: Frame, width: int, height: int) -> Frame:
-    """``picture`` scaled to cover ``width`` x ``height`` and cropped to its centre."""
+def cover(
+    picture: Frame, width: int, height: int, focus: tuple[float, float] = (0.5, 0.5)
+) -> Frame:
+    """``picture`` scaled to cover ``width`` x ``height``, cropped with ``focus`` (0..1 across
+    and down) as near the middle as the picture allows: a reframe keeps its subject."""
     h, w = picture.shape[:2]
     if (w, h) == (width, height):
         return picture
     scale = max(width / w, height / h)
     size = (max(width, round(w * scale)), max(height, round(h * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    resized = cv2.resize(picture, size, interpolation=interpolation)
-    x0, y0 = (size[0] - width) // 2, (size[1] - height) // 2
-    return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+    if size != (w, h):
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        picture = np.asarray(cv2.resize(picture, size, interpolation=interpolation), np.uint8)
+    x0 = min(size[0] - width, max(0, round(size[0] * focus[0] - width / 2)))
+    y0 = min(size[1] - height, max(0, round(size[1] * focus[1] - height / 2)))
+    return np.ascontiguousarray(picture[y0 : y0 + height, x0 : x0 + width])
 
 
 def focus_point(picture: Frame) -> tuple[float, float]:

@@ -40,7 +40,7 @@ from studio.render._ffmpeg import (
     video_codec,
 )
 from studio.render._frames import Planes, VideoSource, black, from_rgb, transposed, warp
-from studio.render._motion import Camera, camera_at, focus_point, read_rgb
+from studio.render._motion import Camera, camera_at, cover, focus_point, read_rgb
 from studio.render._pipe import feed, run
 from studio.render._plan import PlannedClip, RenderPlan
 from studio.render._probe import probe, verify
@@ -70,20 +70,6 @@ class _Still:
     turned: Planes | None  # the planes transposed, where a camera move on them then needs one
     # transpose, not two (``keeps_transpose``)
     focus: tuple[float, float]
-
-
-def _cover_at(rgb: np.ndarray, width: int, height: int, focus: tuple[float, float]) -> np.ndarray:
-    """``rgb`` scaled to cover the frame, cropped with ``focus`` as near the middle as the
-    picture allows (a reframe keeps its subject)."""
-    h, w = rgb.shape[:2]
-    scale = max(width / w, height / h)
-    size = (max(width, round(w * scale)), max(height, round(h * scale)))
-    if size != (w, h):
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        rgb = cv2.resize(rgb, size, interpolation=interpolation)
-    x0 = min(size[0] - width, max(0, round(size[0] * focus[0] - width / 2)))
-    y0 = min(size[1] - height, max(0, round(size[1] * focus[1] - height / 2)))
-    return np.ascontiguousarray(rgb[y0 : y0 + height, x0 : x0 + width])
 
 
 class Renderer:
@@ -163,7 +149,7 @@ class Renderer:
                     "that can be read",
                     hint="make the take again or choose another one",
                 ) from exc
-            framed = _cover_at(rgb, self.width, self.height, clip.focus)
+            framed = cover(rgb, self.width, self.height, clip.focus)
             planes = from_rgb(framed)
             turned = transposed(planes) if keeps_transpose(planes.u.shape[1]) else None
             found = _Still(planes, turned, focus_point(framed))

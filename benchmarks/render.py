@@ -13,12 +13,14 @@ minute burned in (karaoke ASS, DejaVu Sans), 1280x720 at 30 fps, H.264 at the st
 Contenders, each making a real MP4 of the song's length, one at a time, each in its own
 process so one's memory never counts for another:
 
-- encode-only floor: one ffmpeg encoding the frames the studio's renderer makes, without the
-  lyrics (YUV 4:2:0, written beforehand to a raw file in RAM where there is room, so ffmpeg
-  converts nothing and reads no disk) with the same encoder settings, and encoding and muxing
-  the song's AAC in the same command. The floor plus the lyrics burned by ffmpeg's ``ass``
-  filter (same command) is shown too: the usual way to burn them, and what the studio did
-  before it burned them into its own frames.
+- encode-only floor: one ffmpeg encoding the very frames the studio's renderer makes, its
+  burned lyrics included (YUV 4:2:0, written beforehand to a raw file in RAM where there is
+  room, so ffmpeg converts nothing and reads no disk) with the same encoder settings, and
+  encoding and muxing the song's AAC in the same command: what the encoder alone needs for
+  this video. Two more floors read the same frames without the lyrics: as they are (the floor
+  of earlier runs; x264 takes 1 to 2 % less on frames without text), and with the lyrics
+  burned by ffmpeg's ``ass`` filter (same command), the usual way to burn them and what the
+  studio did before it burned them into its own frames.
 - studio: ``compile_plan`` and ``render_video`` (segments, mux, and read-back verification;
   the verification is timed again on its own afterwards). Its resampler's machine code is in
   the cache, as on any machine after its first render (making the floor's frames put it
@@ -33,8 +35,8 @@ Each contender runs ``--rounds`` times (MoviePy once), the contenders taking tur
 the median wall time, and its ratio to the floor is the median of each round's ratio to that
 round's floor (the lowest and highest of those beside it, and from five rounds on an interval
 that holds the median ratio with at least 90 % confidence: the k-th lowest and k-th highest
-of the rounds' ratios, whatever their distribution). ``--studio-only`` runs the floor and the
-studio alone, for many rounds in the time a full run takes; it writes
+of the rounds' ratios, whatever their distribution). ``--studio-only`` runs the two floors
+without ``ass`` and the studio alone, for many rounds in the time a full run takes; it writes
 benchmarks/results/render-studio-only-<lengths>.json. Times are wall clock; a Python
 contender's time starts after its imports. CPU is user and system time of the contender and
 every process it waited for (its encoders), also from after its imports: less noisy than wall
@@ -123,6 +125,8 @@ LYRICS = [
 CODEC = video_codec("mp4", "standard")
 GOP = ["-g", str(2 * FPS), "-x264-params", "scenecut=0:open-gop=0"]
 AUDIO = ["-c:a", "aac", "-b:a", "192k", "-ar", "48000"]
+FLOOR = "encode-only floor"
+PLAIN_FLOOR = "floor, frames without lyrics"
 
 
 @dataclass(frozen=True)
@@ -330,11 +334,11 @@ def _measure(command: list[str], log: Path) -> Run:
 # -- the contenders
 
 
-def _frames_file(work: Workload, path: Path) -> float:
-    """Write the frames the studio's renderer makes for ``work``, without the lyrics, to
-    ``path`` (raw YUV 4:2:0); returns the seconds that took. Synced to disk, so the floor
-    reads settled files."""
-    plan = replace(work.plan(), subtitles=None)
+def _frames_file(work: Workload, path: Path, *, lyrics: bool) -> float:
+    """Write the frames the studio's renderer makes for ``work``, with their burned lyrics or
+    without, to ``path`` (raw YUV 4:2:0); returns the seconds that took. Synced to disk, so
+    the floor reads settled files."""
+    plan = work.plan() if lyrics else replace(work.plan(), subtitles=None)
     renderer = Renderer(plan, path.parent)
     renderer.prepare()
     start = time.perf_counter()
@@ -349,17 +353,28 @@ def _frames_file(work: Workload, path: Path) -> float:
 
 @contextlib.contextmanager
 def _raw_folder(size: int, fallback: Path) -> Iterator[Path]:
-    """Where the floor's raw frames go: a folder in RAM (``/dev/shm``, removed afterwards)
+    """Where the floors' raw frames go: a folder in RAM (``/dev/shm``, removed afterwards)
     when it has room for ``size`` bytes and a gigabyte to spare, else ``fallback``. On this
     machine the kernel drops a file's cached pages within a minute of their last read (about
     40 % of 2.3 GB in 45 s), so from a file on disk the floor read part of its frames from the
     disk again in every round: up to 10 % slower, at random, which flattered every ratio."""
     shm = Path("/dev/shm")
-    if not shm.is_dir() or shutil.disk_usage(shm).free < size + (1 << 30):
+    room = min(shutil.disk_usage(shm).free, _available()) if shm.is_dir() else 0
+    if room < size + (1 << 30):
+        print(f"  no room in RAM for {size / 2**30:.1f} GB of raw frames: the floors read "
+              f"them from {fallback}, and their ratios flatter", file=sys.stderr)  # fmt: skip
         yield fallback
         return
     with tempfile.TemporaryDirectory(prefix="render-bench-", dir=shm) as tmp:
         yield Path(tmp)
+
+
+def _available() -> int:
+    """Bytes of memory the kernel says it can give without swapping."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _floor_command(work: Workload, raw: Path, out: Path, burn: str | None) -> list[str]:
@@ -554,18 +569,22 @@ def _run_all(
         moviepy_spec = folder / "moviepy.json"
         moviepy_spec.write_text(json.dumps(_moviepy_spec(work, folder / "moviepy.mp4")))
         others.append(("moviepy 2", [sys.executable, "-c", _MOVIEPY, str(moviepy_spec)]))
-    with _raw_folder(work.frames * work.width * work.height * 3 // 2, folder) as where:
-        raw = where / "frames.yuv"
-        making = _frames_file(work, raw)
+    size = work.frames * work.width * work.height * 3 // 2
+    with _raw_folder(2 * size, folder) as where:
+        frames, plain = where / "frames.yuv", where / "plain.yuv"
+        making = _frames_file(work, frames, lyrics=True)
+        _frames_file(work, plain, lyrics=False)
         floors = [
-            ("encode-only floor", _floor_command(work, raw, folder / "floor.mp4", None)),
-            ("floor + burned lyrics", _floor_command(work, raw, folder / "lyrics.mp4", burn)),
+            (FLOOR, _floor_command(work, frames, folder / "floor.mp4", None)),
+            (PLAIN_FLOOR, _floor_command(work, plain, folder / "plain.mp4", None)),
+            ("floor + burned lyrics", _floor_command(work, plain, folder / "lyrics.mp4", burn)),
         ]
         contenders = floors + others
         if studio_only:
-            contenders = [c for c in contenders if c[0] in ("encode-only floor", "studio")]
+            contenders = [c for c in contenders if c[0] in (FLOOR, PLAIN_FLOOR, "studio")]
         runs = _rounds(work, contenders, folder, rounds)
-        raw.unlink()
+        frames.unlink()
+        plain.unlink()
     return _rows(work, runs), making
 
 
@@ -603,15 +622,18 @@ def _rounds(
 
 def _rows(work: Workload, runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """A row per contender: its median wall time; its ratio to the floor the median of each
-    round's ratio to that round's floor, those ratios kept beside it."""
-    floors = [r["wall_seconds"] for r in runs["encode-only floor"]]
-    floor_cpus = [r["cpu_seconds"] for r in runs["encode-only floor"]]
+    round's ratio to that round's floor, those ratios kept beside it (and the same against the
+    floor without lyrics, to compare with runs made before the floor had them)."""
+
+    def ratios(found: list[dict[str, Any]], floor: str, key: str) -> list[float]:
+        # MoviePy's one run against the first round's floor
+        return [r[key] / f[key] for r, f in zip(found, runs[floor], strict=False)]
+
     rows = []
     for name, found in runs.items():
         walls = [r["wall_seconds"] for r in found]
-        cpus = [r["cpu_seconds"] for r in found]
-        # MoviePy's one run against the first round's floor
-        ratios = [w / f for w, f in zip(walls, floors, strict=False)]
+        each = ratios(found, FLOOR, "wall_seconds")
+        plain = ratios(found, PLAIN_FLOOR, "wall_seconds") if PLAIN_FLOOR in runs else None
         rows.append(
             {
                 **found[-1],
@@ -621,13 +643,12 @@ def _rows(work: Workload, runs: dict[str, list[dict[str, Any]]]) -> list[dict[st
                 "rounds": len(found),
                 "wall_seconds": statistics.median(walls),
                 "wall_seconds_each": walls,
-                "ratio_to_floor": statistics.median(ratios),
-                "ratio_to_floor_each": ratios,
-                "ratio_to_floor_interval": _median_interval(ratios),
-                "cpu_seconds": statistics.median(cpus),
-                "cpu_ratio_to_floor": statistics.median(
-                    c / f for c, f in zip(cpus, floor_cpus, strict=False)
-                ),
+                "ratio_to_floor": statistics.median(each),
+                "ratio_to_floor_each": each,
+                "ratio_to_floor_interval": _median_interval(each),
+                "ratio_to_floor_without_lyrics": statistics.median(plain) if plain else None,
+                "cpu_seconds": statistics.median(r["cpu_seconds"] for r in found),
+                "cpu_ratio_to_floor": statistics.median(ratios(found, FLOOR, "cpu_seconds")),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in found),
                 "peak_rss_bound_mb": max(r["peak_rss_bound_mb"] for r in found),
             }
@@ -789,7 +810,8 @@ def _print(
                 f"studio at {r['song_seconds']:g} s: verification read-back "
                 f"{r['verify_seconds']:.1f} s (inside its wall time; timed again after the "
                 f"render); its frames alone (made and written to a raw file, no encoder) "
-                f"{alone:.1f} s"
+                f"{alone:.1f} s; its ratio to the floor without lyrics "
+                f"{r['ratio_to_floor_without_lyrics']:.2f}"
             )
     if not args.skip_moviepy:
         skipped = [s for s in args.seconds if s > args.moviepy_up_to]
@@ -813,7 +835,7 @@ def _spread(row: dict[str, Any]) -> str:
     low, high = min(values), max(values)
     said = f"{low:.2f}" if high - low < 0.005 else f"{low:.2f} to {high:.2f}"
     interval = row.get("ratio_to_floor_interval")
-    if interval is not None and row["contender"] != "encode-only floor":
+    if interval is not None and row["contender"] != FLOOR:
         said += (f"; median within {interval['low']:.2f} to {interval['high']:.2f}, "
                  f"{interval['confidence']:.0%} sure")  # fmt: skip
     return said

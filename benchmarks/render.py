@@ -18,7 +18,7 @@ process so one's memory never counts for another:
   room, so ffmpeg converts nothing and reads no disk) with the same encoder settings, and
   encoding and muxing the song's AAC in the same command: what the encoder alone needs for
   this video. Two more floors read the same frames without the lyrics: as they are (the floor
-  of earlier runs; x264 takes 1 to 2 % less on frames without text), and with the lyrics
+  of earlier runs; x264 takes at most 1 % less on frames without text), and with the lyrics
   burned by ffmpeg's ``ass`` filter (same command), the usual way to burn them and what the
   studio did before it burned them into its own frames.
 - studio: ``compile_plan`` and ``render_video`` (segments, mux, and read-back verification;

@@ -66,6 +66,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from benchmarks._machine import machine as machine_info
 from studio.model import (
     CameraMove,
@@ -359,7 +361,8 @@ def _raw_folder(size: int, fallback: Path) -> Iterator[Path]:
     40 % of 2.3 GB in 45 s), so from a file on disk the floor read part of its frames from the
     disk again in every round: up to 10 % slower, at random, which flattered every ratio."""
     shm = Path("/dev/shm")
-    room = min(shutil.disk_usage(shm).free, _available()) if shm.is_dir() else 0
+    available = psutil.virtual_memory().available  # what RAM can give without swapping
+    room = min(shutil.disk_usage(shm).free, available) if shm.is_dir() else 0
     if room < size + (1 << 30):
         print(f"  no room in RAM for {size / 2**30:.1f} GB of raw frames: the floors read "
               f"them from {fallback}, and their ratios flatter", file=sys.stderr)  # fmt: skip
@@ -367,14 +370,6 @@ def _raw_folder(size: int, fallback: Path) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="render-bench-", dir=shm) as tmp:
         yield Path(tmp)
-
-
-def _available() -> int:
-    """Bytes of memory the kernel says it can give without swapping."""
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def _floor_command(work: Workload, raw: Path, out: Path, burn: str | None) -> list[str]:
@@ -633,7 +628,7 @@ def _rows(work: Workload, runs: dict[str, list[dict[str, Any]]]) -> list[dict[st
     for name, found in runs.items():
         walls = [r["wall_seconds"] for r in found]
         each = ratios(found, FLOOR, "wall_seconds")
-        plain = ratios(found, PLAIN_FLOOR, "wall_seconds") if PLAIN_FLOOR in runs else None
+        plain = ratios(found, PLAIN_FLOOR, "wall_seconds")
         rows.append(
             {
                 **found[-1],
@@ -646,7 +641,7 @@ def _rows(work: Workload, runs: dict[str, list[dict[str, Any]]]) -> list[dict[st
                 "ratio_to_floor": statistics.median(each),
                 "ratio_to_floor_each": each,
                 "ratio_to_floor_interval": _median_interval(each),
-                "ratio_to_floor_without_lyrics": statistics.median(plain) if plain else None,
+                "ratio_to_floor_without_lyrics": statistics.median(plain),
                 "cpu_seconds": statistics.median(r["cpu_seconds"] for r in found),
                 "cpu_ratio_to_floor": statistics.median(ratios(found, FLOOR, "cpu_seconds")),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in found),
